@@ -1,0 +1,226 @@
+"""Image sources: one loader for every command and library call.
+
+``open_images(x)`` accepts
+  - a folder (searched recursively; extensions matched case-insensitively; files in sorted path order),
+  - a single image file, a ``.zip`` of images,
+  - a ``.npy`` / ``.npz`` file holding a uint8 array (N,H,W,C), (N,C,H,W) or (N,H,W), 1 or 3 channels,
+  - in Python also a torch tensor or numpy array batch (uint8, or float in [0, 1]) or any iterable of
+    such batches.
+Indexable sources decode one image at a time (in DataLoader workers); an iterable is consumed in order.
+"""
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..errors import GenmetricsError
+from .decode import array_image, channel_axis, pil_to_rgb, to_uint8
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+IMAGE_ARRAY_KEYS = ("images", "samples", "x", "arr_0")  # tried in this order in a multi-array .npz
+
+
+class BadImage(Exception):
+    """An image that cannot be decoded; carries the file name."""
+
+    def __init__(self, name: str, reason: str):
+        super().__init__(f"{name}: {reason}")
+        self.name, self.reason = name, reason
+
+
+class Source:
+    """An indexable set of images; ``load(i)`` returns HxWx3 uint8 or raises ``BadImage``."""
+
+    name: str = "<images>"
+    files: list[str] | None = None
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def load(self, index: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def item_name(self, index: int) -> str:
+        return f"{self.name}[{index}]"
+
+
+def _decode(handle, name: str) -> np.ndarray:
+    try:
+        with Image.open(handle) as image:
+            image.load()
+            return pil_to_rgb(image)
+    except Exception as exc:  # PIL raises many types for a corrupt or truncated file
+        raise BadImage(name, f"cannot decode image ({type(exc).__name__}: {exc})") from None
+
+
+class FolderSource(Source):
+    def __init__(self, root: Path, files: list[str]):
+        self.root, self.files, self.name = root, files, str(root)
+
+    def __len__(self):
+        return len(self.files)
+
+    def item_name(self, index):
+        return str(self.root / self.files[index]) if self.root.is_dir() else str(self.root)
+
+    def load(self, index):
+        return _decode(self.item_name(index), self.item_name(index))
+
+
+class ZipSource(Source):
+    def __init__(self, path: Path, members: list[str]):
+        self.path, self.files, self.name = path, members, str(path)
+        self._zip, self._pid = None, None
+
+    def __len__(self):
+        return len(self.files)
+
+    def item_name(self, index):
+        return f"{self.path}:{self.files[index]}"
+
+    def load(self, index):
+        if self._zip is None or self._pid != os.getpid():  # one handle per DataLoader worker
+            self._zip, self._pid = zipfile.ZipFile(self.path), os.getpid()
+        try:
+            with self._zip.open(self.files[index]) as member:
+                data = member.read()
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise BadImage(self.item_name(index), f"cannot read from the zip ({exc})") from None
+        return _decode(io.BytesIO(data), self.item_name(index))
+
+    def __getstate__(self):
+        return {**self.__dict__, "_zip": None, "_pid": None}
+
+
+class ArraySource(Source):
+    def __init__(self, array, name: str):
+        self.array, self.name = array, name
+        try:
+            self.axis = channel_axis(tuple(array.shape))
+        except ValueError as exc:
+            raise GenmetricsError(f"{name}: {exc}") from None
+        if array.shape[0] == 0:
+            raise GenmetricsError(f"{name}: the image array is empty (shape {tuple(array.shape)})")
+
+    def __len__(self):
+        return int(self.array.shape[0])
+
+    def load(self, index):
+        return array_image(self.array, index, self.axis)
+
+
+class IterableSource:
+    """Any iterable of image batches; its length is not known in advance."""
+
+    files = None
+
+    def __init__(self, iterable, name: str = "<iterable>"):
+        self.iterable, self.name = iterable, name
+
+    def batches(self):
+        """Yield (N,3,H,W) uint8 tensors."""
+        for i, batch in enumerate(self.iterable):
+            try:
+                batch = to_uint8(batch if isinstance(batch, torch.Tensor) else np.asarray(batch))
+                axis = channel_axis(tuple(batch.shape))
+            except ValueError as exc:
+                raise GenmetricsError(f"{self.name}, batch {i}: {exc}") from None
+            batch = torch.as_tensor(batch)
+            if batch.dim() == 3:
+                batch = batch.unsqueeze(-1)
+            if axis == -1:
+                batch = batch.permute(0, 3, 1, 2)
+            yield batch.expand(-1, 3, -1, -1) if batch.shape[1] == 1 else batch
+
+
+def _image_files(root: Path) -> list[str]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for filename in filenames:
+            if filename.lower().endswith(IMAGE_EXTENSIONS) and not filename.startswith("."):
+                found.append(Path(dirpath, filename).relative_to(root).as_posix())
+    return sorted(found)
+
+
+def _open_folder(path: Path) -> FolderSource:
+    files = _image_files(path)
+    if not files:
+        others = [p.name for p in path.rglob("*") if p.is_file()]
+        if not others:
+            raise GenmetricsError(f"{path} is an empty folder: put the images to evaluate in it")
+        raise GenmetricsError(
+            f"no images found in {path}: it holds {len(others)} other file(s) such as {others[0]!r}; "
+            f"accepted extensions are {', '.join(IMAGE_EXTENSIONS)} (any case)")
+    return FolderSource(path, files)
+
+
+def _open_zip(path: Path) -> ZipSource:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise GenmetricsError(f"{path}: not a readable zip file ({exc})") from None
+    members = sorted(n for n in names if n.lower().endswith(IMAGE_EXTENSIONS)
+                     and not n.startswith("__MACOSX/"))
+    if not members:
+        raise GenmetricsError(f"no images found in {path} ({len(names)} entries, none with an image "
+                              f"extension: {', '.join(IMAGE_EXTENSIONS)})")
+    return ZipSource(path, members)
+
+
+def load_array_file(path: Path, mmap: bool = True) -> np.ndarray:
+    """The array in a .npy, or the image array of a .npz (see IMAGE_ARRAY_KEYS)."""
+    try:
+        if path.suffix.lower() == ".npy":
+            return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+        with np.load(path, allow_pickle=False) as archive:
+            keys = list(archive.keys())
+            if "mu" in keys and "sigma" in keys:
+                raise GenmetricsError(f"{path} holds statistics (mu, sigma), not images: it can be "
+                                      f"used where statistics are accepted (e.g. genmetrics fid)")
+            key = keys[0] if len(keys) == 1 else next((k for k in IMAGE_ARRAY_KEYS if k in keys), None)
+            if key is None:
+                raise GenmetricsError(f"{path} holds several arrays ({', '.join(keys)}); name the image "
+                                      f"array one of {', '.join(IMAGE_ARRAY_KEYS)}")
+            return archive[key]
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise GenmetricsError(f"{path}: cannot read the array file ({exc})") from None
+
+
+def open_images(images, name: str | None = None) -> Source | IterableSource:
+    """Open any accepted input (see the module docstring) as a Source or IterableSource."""
+    if isinstance(images, (Source, IterableSource)):
+        return images
+    if isinstance(images, (str, os.PathLike)):
+        path = Path(images).expanduser()
+        if not path.exists():
+            raise GenmetricsError(f"{path} does not exist: give a folder of images, a .zip, a .npy/.npz "
+                                  f"array or an image file")
+        if path.is_dir():
+            return _open_folder(path)
+        suffix = path.suffix.lower()
+        if suffix == ".zip":
+            return _open_zip(path)
+        if suffix in (".npy", ".npz"):
+            array = load_array_file(path)
+            if array.dtype != np.uint8:
+                raise GenmetricsError(f"{path} holds a {array.dtype} array of shape {array.shape}; image "
+                                      f"arrays must be uint8 in [0, 255] (N,H,W,C) or (N,C,H,W)")
+            return ArraySource(array, str(path))
+        if suffix in IMAGE_EXTENSIONS:
+            return FolderSource(path, [path.name])
+        raise GenmetricsError(f"{path}: unsupported file type {suffix or '(none)'}; give a folder, a .zip, "
+                              f"a .npy/.npz array or an image ({', '.join(IMAGE_EXTENSIONS)})")
+    if isinstance(images, (torch.Tensor, np.ndarray)):
+        return ArraySource(images, name or f"<{type(images).__name__} {tuple(images.shape)}>")
+    if hasattr(images, "__iter__"):
+        return IterableSource(images, name or "<iterable of batches>")
+    raise GenmetricsError(f"cannot read images from a {type(images).__name__}; give a path, an array, a "
+                          f"tensor or an iterable of batches")

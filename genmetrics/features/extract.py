@@ -1,0 +1,227 @@
+"""The feature engine: stream any image input through the FID InceptionV3 in batches.
+
+Memory is constant in the number of images: images are decoded in DataLoader workers, a batch at a time,
+and features are handed to the caller batch by batch (``FeatureStream``). The model runs in inference
+mode, channels_last, with its BatchNorms folded into the convs; on CUDA the batches are pinned and
+copied without blocking. Images of different sizes may share a batch: each size is resized on its own.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from ..data.sources import ArraySource, BadImage, IterableSource, open_images
+from ..defaults import DEFAULTS, FEATURE_DIMS
+from ..errors import GenmetricsError
+from .inception import FIDInceptionV3
+from .preprocess import Protocol
+from .weights import is_canonical, resolve_weights, sha256_of
+
+_models: dict[tuple, FIDInceptionV3] = {}
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """"auto" is the first CUDA device when there is one, else the CPU."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(device)
+    except RuntimeError:
+        raise GenmetricsError(f"--device {device!r} is not a device; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise GenmetricsError(f"--device {device} was asked for but no CUDA GPU is available; use --device cpu")
+    return device
+
+
+@dataclass
+class Extractor:
+    """The loaded network and the protocol it runs under."""
+
+    model: FIDInceptionV3
+    device: torch.device
+    protocol: Protocol
+    weights_path: Path
+    weights_sha256: str
+
+    @property
+    def protocol_record(self) -> dict:
+        return {"resize": self.protocol.name, "weights_sha256": self.weights_sha256,
+                "weights_canonical": is_canonical(self.weights_sha256)}
+
+
+def load_model(weights_path: Path, device: torch.device) -> tuple[FIDInceptionV3, str]:
+    """Load (once per process) the state dict at ``weights_path`` into the network on ``device``."""
+    sha = sha256_of(weights_path)
+    key = (sha, str(device))
+    if key not in _models:
+        try:
+            state = torch.load(weights_path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise GenmetricsError(f"{weights_path}: cannot load the weights file ({exc})") from None
+        model = FIDInceptionV3()
+        if not isinstance(state, dict):
+            raise GenmetricsError(f"{weights_path}: expected a state dict, found a {type(state).__name__}")
+        state = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise GenmetricsError(
+                f"{weights_path} is not an FID InceptionV3 state dict (pytorch-fid's format): "
+                f"{len(missing)} missing keys (e.g. {missing[:2]}), {len(unexpected)} unexpected "
+                f"(e.g. {unexpected[:2]})")
+        model.eval().fuse().to(device).to(memory_format=torch.channels_last)
+        for p in model.parameters():
+            p.requires_grad_(False)
+        _models[key] = model
+    return _models[key], sha
+
+
+def load_extractor(resize: str = DEFAULTS.resize, weights=None, device="auto",
+                   progress: bool = True) -> Extractor:
+    protocol = Protocol(resize)
+    device = resolve_device(device)
+    path = resolve_weights(weights, progress=progress)
+    model, sha = load_model(path, device)
+    return Extractor(model, device, protocol, path, sha)
+
+
+def outputs_for(dims: int, logits: bool) -> frozenset[str]:
+    if dims not in FEATURE_DIMS:
+        raise GenmetricsError(f"--dims {dims} is not available; choose one of {FEATURE_DIMS}")
+    return frozenset({str(dims)} | ({"logits"} if logits else set()))
+
+
+class _Decoded(torch.utils.data.Dataset):
+    def __init__(self, source, protocol):
+        self.source, self.protocol = source, protocol
+
+    def __len__(self):
+        return len(self.source)
+
+    def __getitem__(self, index):
+        try:
+            return index, self.protocol.on_cpu(self.source.load(index)), None
+        except BadImage as exc:
+            return index, None, exc.reason
+
+
+def _collate(items):
+    return items
+
+
+def _worker_init(_):
+    torch.set_num_threads(1)  # decoding workers must not fight the network for cores
+
+
+def default_workers(source) -> int:
+    """No workers for in-memory arrays; for files, half the cores (at least 1, at most 8)."""
+    if isinstance(source, (ArraySource, IterableSource)):
+        return 0
+    return max(1, min(8, (os.cpu_count() or 2) // 2))
+
+
+@dataclass
+class FeatureStream:
+    """Iterate to get ``(indices, {output: float32 CPU tensor})`` per batch, in input order.
+
+    After iteration ``n`` is the number of images featurised and ``skipped`` lists the files that
+    could not be decoded (only with ``skip_bad``; otherwise the first one raises).
+    """
+
+    images: object
+    extractor: Extractor
+    outputs: frozenset
+    batch_size: int = DEFAULTS.batch_size
+    workers: int | None = None
+    skip_bad: bool = False
+    progress: bool = True
+    desc: str = "features"
+    n: int = 0
+    skipped: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.source = open_images(self.images)
+        if self.batch_size < 1:
+            raise GenmetricsError(f"--batch-size must be at least 1, got {self.batch_size}")
+
+    @property
+    def files(self):
+        return self.source.files
+
+    def _run(self, groups: dict[tuple, list]) -> tuple[list[int], dict]:
+        ex = self.extractor
+        order, parts = [], defaultdict(list)
+        for members in groups.values():
+            x = torch.stack([t for _, t in members])
+            if ex.device.type == "cuda":
+                x = x.pin_memory().to(ex.device, non_blocking=True)
+            x = ex.protocol.on_device(x).contiguous(memory_format=torch.channels_last)
+            for name, value in ex.model(x, self.outputs).items():
+                parts[name].append(value.float().cpu())
+            order.extend(i for i, _ in members)
+        rank = torch.argsort(torch.tensor(order))
+        return sorted(order), {k: torch.cat(v)[rank] for k, v in parts.items()}
+
+    def _check_finite(self, indices, feats):
+        for value in feats.values():
+            bad = (~torch.isfinite(value).all(dim=1)).nonzero().flatten().tolist()
+            if bad:
+                names = ", ".join(self._name(indices[i]) for i in bad[:3])
+                raise GenmetricsError(f"non-finite features for {len(bad)} image(s) ({names}): the weights "
+                                      f"file {self.extractor.weights_path} is probably damaged")
+
+    def _name(self, index):
+        return self.source.item_name(index) if hasattr(self.source, "item_name") else f"image {index}"
+
+    def _indexed_batches(self):
+        source, workers = self.source, self.workers
+        workers = default_workers(source) if workers is None else workers
+        loader = torch.utils.data.DataLoader(
+            _Decoded(source, self.extractor.protocol), batch_size=self.batch_size, shuffle=False,
+            num_workers=workers, collate_fn=_collate, worker_init_fn=_worker_init if workers else None,
+            prefetch_factor=4 if workers else None)
+        for items in loader:
+            groups = defaultdict(list)
+            for index, tensor, error in items:
+                if error is None:
+                    groups[tuple(tensor.shape)].append((index, tensor))
+                elif self.skip_bad:
+                    self.skipped.append(source.item_name(index))
+                else:
+                    raise GenmetricsError(f"{source.item_name(index)}: {error}; fix or remove the file, "
+                                          f"or pass --skip-bad to skip unreadable images")
+            if groups:
+                yield groups, len(items)
+            elif items:
+                yield {}, len(items)
+
+    def _iterable_batches(self):
+        protocol, start = self.extractor.protocol, 0
+        for batch in self.source.batches():
+            for chunk in batch.split(self.batch_size):
+                indices = range(start, start + len(chunk))
+                start += len(chunk)
+                if protocol.name == "clean":
+                    images = [protocol.on_cpu(img.permute(1, 2, 0).numpy()) for img in chunk]
+                else:
+                    images = list(chunk)
+                yield {tuple(chunk.shape[1:]): list(zip(indices, images))}, len(chunk)
+
+    def __iter__(self):
+        total = len(self.source) if not isinstance(self.source, IterableSource) else None
+        batches = self._iterable_batches() if total is None else self._indexed_batches()
+        with torch.inference_mode(), tqdm(total=total, unit="img", desc=self.desc, leave=False,
+                                          disable=not self.progress, file=sys.stderr) as bar:
+            for groups, count in batches:
+                if groups:
+                    indices, feats = self._run(groups)
+                    self._check_finite(indices, feats)
+                    self.n += len(indices)
+                bar.update(count)
+                if groups:
+                    yield indices, feats

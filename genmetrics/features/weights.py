@@ -1,0 +1,102 @@
+"""Where the FID Inception weights come from: a path, an environment variable, the cache, or the web.
+
+Order of precedence: ``weights=`` / ``--weights PATH``, then ``$GENMETRICS_WEIGHTS``, then the file in
+torch.hub's checkpoint folder (``$TORCH_HOME/hub/checkpoints``, by default under ``$XDG_CACHE_HOME`` or
+``~/.cache``; the same folder pytorch-fid downloads to, so a file it fetched is reused), then a download
+from the canonical URL into that folder. Downloads are checked against the SHA-256 prefix that the file
+name carries (torch.hub's convention) and written atomically.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .._io import atomic_write
+from ..errors import GenmetricsError
+
+# pytorch-fid's port of the TF graph's weights (pytorch-fid inception.py FID_WEIGHTS_URL).
+WEIGHTS_URL = ("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
+               "pt_inception-2015-12-05-6726825d.pth")
+WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
+WEIGHTS_SHA256_PREFIX = "6726825d"  # torch.hub's convention: the name carries the digest's prefix
+ENV_WEIGHTS = "GENMETRICS_WEIGHTS"
+ENV_WEIGHTS_URL = "GENMETRICS_WEIGHTS_URL"  # a mirror, for clusters behind a proxy
+
+_sha_cache: dict[tuple, str] = {}
+
+
+def cache_dir() -> Path:
+    """torch.hub's checkpoint folder: honours ``$TORCH_HOME`` and ``$XDG_CACHE_HOME``."""
+    import torch.hub
+
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """The file's SHA-256 (memoised on path, size and modification time)."""
+    stat = os.stat(path)
+    key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _sha_cache:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        _sha_cache[key] = digest.hexdigest()
+    return _sha_cache[key]
+
+
+def is_canonical(sha256: str) -> bool:
+    """Whether these are the published FID weights (so numbers compare with papers)."""
+    return sha256.startswith(WEIGHTS_SHA256_PREFIX)
+
+
+def _offline_message(url: str, reason: str) -> str:
+    return (f"cannot download the FID Inception weights from {url} ({reason}). Fetch that file on a "
+            f"machine with network access, then either pass --weights PATH (weights=PATH in Python) or "
+            f"set {ENV_WEIGHTS}=PATH; or put it in {cache_dir() / WEIGHTS_FILE}")
+
+
+def download(url: str, dest: Path, sha256_prefix: str | None, progress: bool = True) -> Path:
+    """Fetch ``url`` to ``dest`` atomically, checking the SHA-256 prefix before the file appears."""
+    digest = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, atomic_write(dest) as out:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {dest.name}",
+                      disable=not progress) as bar:
+                while chunk := response.read(1 << 20):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    bar.update(len(chunk))
+            if sha256_prefix and not digest.hexdigest().startswith(sha256_prefix):
+                raise GenmetricsError(
+                    f"the file downloaded from {url} has SHA-256 {digest.hexdigest()}, which does not "
+                    f"start with {sha256_prefix}: the download is corrupt or the URL is wrong; "
+                    f"nothing was written")
+    except (urllib.error.URLError, OSError) as exc:
+        raise GenmetricsError(_offline_message(url, str(getattr(exc, "reason", exc)))) from None
+    return dest
+
+
+def resolve_weights(weights: str | os.PathLike | None = None, progress: bool = True) -> Path:
+    """The path of the weights file to use, downloading the canonical one if nothing else is given."""
+    given = weights if weights is not None else os.environ.get(ENV_WEIGHTS) or None
+    if given is not None:
+        path = Path(given).expanduser()
+        source = "--weights" if weights is not None else f"${ENV_WEIGHTS}"
+        if not path.is_file():
+            raise GenmetricsError(f"weights file {path} (from {source}) does not exist")
+        return path
+    cached = cache_dir() / WEIGHTS_FILE
+    if cached.is_file():
+        return cached
+    if shutil.disk_usage(cached.parent if cached.parent.exists() else Path.home()).free < 200 << 20:
+        raise GenmetricsError(f"less than 200 MB free for the weights in {cached.parent}")
+    url = os.environ.get(ENV_WEIGHTS_URL) or WEIGHTS_URL
+    return download(url, cached, WEIGHTS_SHA256_PREFIX, progress)
