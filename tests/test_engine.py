@@ -1,0 +1,101 @@
+"""The feature engine and statistics: invariances, streaming, stored inputs."""
+import numpy as np
+import pytest
+import torch
+
+import genmetrics
+from genmetrics import RunningStats, save_statistics
+from genmetrics.features.compute import save_features
+from tests.helpers import relative_error
+
+# Different batch sizes may pick different conv kernels: float32 round-off, far below 1e-5.
+INVARIANCE_TOL = 1e-5
+
+
+@pytest.fixture(scope="module")
+def reference(real_dir, weights):
+    return genmetrics.compute_features(real_dir, weights=weights, batch_size=8, workers=0, progress=False)
+
+
+@pytest.mark.parametrize("batch_size, workers", [(1, 0), (5, 2), (50, 1)])
+def test_invariant_to_batch_size_and_workers(real_dir, weights, reference, batch_size, workers):
+    ours = genmetrics.compute_features(real_dir, weights=weights, batch_size=batch_size, workers=workers,
+                                       progress=False)
+    assert ours.files == reference.files
+    assert relative_error(ours.features, reference.features) < INVARIANCE_TOL
+    assert relative_error(ours.logits, reference.logits) < INVARIANCE_TOL
+
+
+def test_folder_array_tensor_and_iterable_agree(real_dir, real_images, weights, reference):
+    as_tensor = torch.from_numpy(real_images).permute(0, 3, 1, 2)
+    for images in (real_images, as_tensor, iter([real_images[:10], real_images[10:]])):
+        ours = genmetrics.compute_features(images, weights=weights, batch_size=8, progress=False)
+        assert relative_error(ours.features, reference.features) < INVARIANCE_TOL
+
+
+def test_running_stats_equal_numpy_cov():
+    x = np.random.default_rng(0).normal(3.0, 2.0, size=(257, 16))
+    acc = RunningStats()
+    for chunk in np.array_split(x, 7):
+        acc.update(torch.from_numpy(chunk))
+    # Float64 sums of 257 values: agreement to ~1e-13; 1e-10 leaves room.
+    np.testing.assert_allclose(acc.mean(), x.mean(0), rtol=1e-10)
+    np.testing.assert_allclose(acc.covariance(), np.cov(x, rowvar=False), rtol=1e-10, atol=1e-12)
+    halves = RunningStats(), RunningStats()
+    halves[0].update(torch.from_numpy(x[:100]))
+    halves[1].update(torch.from_numpy(x[100:]))
+    merged = halves[0].merge(halves[1])
+    np.testing.assert_allclose(merged.covariance(), acc.covariance(), rtol=1e-12, atol=1e-14)
+
+
+def test_statistics_match_features(real_dir, weights, reference):
+    stats = genmetrics.compute_statistics(real_dir, weights=weights, progress=False)
+    np.testing.assert_allclose(stats.mu, reference.features.astype(np.float64).mean(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(stats.sigma, np.cov(reference.features.astype(np.float64), rowvar=False),
+                               rtol=1e-4, atol=1e-6)
+    assert stats.n == 24 and stats.meta["resize"] == "tf"
+
+
+def test_stored_statistics_and_features_give_the_same_fid(tmp_path, real_dir, fake_dir, weights):
+    direct = genmetrics.fid(real_dir, fake_dir, dims=64, weights=weights, progress=False)
+    stats = genmetrics.compute_statistics(real_dir, dims=64, weights=weights, progress=False)
+    save_statistics(tmp_path / "ours.npz", stats)
+    np.savez(tmp_path / "pytorch_fid_style.npz", mu=stats.mu, sigma=stats.sigma)  # no metadata
+    save_features(tmp_path / "feats.npz", genmetrics.compute_features(real_dir, dims=64, weights=weights,
+                                                                      progress=False))
+    for stored in ("ours.npz", "pytorch_fid_style.npz", "feats.npz"):
+        result = genmetrics.fid(tmp_path / stored, fake_dir, dims=64, weights=weights, progress=False)
+        # Same float64 statistics up to summation order (features npz: float32 features re-summed).
+        assert result.fid == pytest.approx(direct.fid, rel=1e-6), stored
+
+
+def test_mixed_sizes_in_one_batch_equal_one_by_one(tmp_path, weights):
+    from PIL import Image
+
+    from genmetrics.testing import synthetic_images
+    for i, size in enumerate((16, 40, 16, 23)):
+        Image.fromarray(synthetic_images(1, size=size, seed=i)[0]).save(tmp_path / f"{i}.png")
+    together = genmetrics.compute_features(tmp_path, weights=weights, batch_size=4, progress=False)
+    alone = genmetrics.compute_features(tmp_path, weights=weights, batch_size=1, progress=False)
+    assert relative_error(together.features, alone.features) < INVARIANCE_TOL
+
+
+def test_skip_bad_counts_and_keeps_order(tmp_path, real_images, weights):
+    from genmetrics.testing import write_image_folder
+    write_image_folder(tmp_path, real_images[:4])
+    (tmp_path / "00002.png").write_bytes(b"not a png")
+    with pytest.raises(genmetrics.GenmetricsError, match="00002.png.*--skip-bad"):
+        genmetrics.compute_features(tmp_path, weights=weights, progress=False)
+    result = genmetrics.compute_features(tmp_path, weights=weights, skip_bad=True, progress=False)
+    assert result.files == ["00000.png", "00001.png", "00003.png"]
+    assert len(result.skipped) == 1 and result.skipped[0].endswith("00002.png")
+    alone = genmetrics.compute_features(real_images[3:4], weights=weights, progress=False)
+    assert relative_error(result.features[2:], alone.features) < INVARIANCE_TOL
+
+
+def test_non_finite_features_are_an_error(tmp_path, real_dir, weights):
+    state = torch.load(weights)
+    state["Conv2d_1a_3x3.bn.running_var"][:] = float("nan")
+    torch.save(state, tmp_path / "nan.pth")
+    with pytest.raises(genmetrics.GenmetricsError, match="non-finite features"):
+        genmetrics.compute_features(real_dir, dims=64, weights=tmp_path / "nan.pth", progress=False)
