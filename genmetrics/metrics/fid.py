@@ -38,19 +38,23 @@ def _drop_round_off(eigenvalues: np.ndarray) -> np.ndarray:
     return np.where(eigenvalues > tolerance, eigenvalues, 0.0)
 
 
-def _factor(sigma: np.ndarray) -> np.ndarray:
-    """A matrix L with sigma = L L^T."""
+def _congruence(sigma1: np.ndarray, sigma2: np.ndarray) -> np.ndarray:
+    """L^T sigma2 L for a factor sigma1 = L L^T: Cholesky with triangular products when sigma1 is
+    positive definite, else (singular, N <= dims) the eigendecomposition with round-off dropped."""
     try:
-        return scipy.linalg.cholesky(sigma, lower=True, check_finite=False)
-    except np.linalg.LinAlgError:  # singular (N <= dims) or indefinite by round-off
-        w, v = scipy.linalg.eigh(sigma, check_finite=False)
-        return v * np.sqrt(_drop_round_off(w))
+        factor = scipy.linalg.cholesky(sigma1, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        w, v = scipy.linalg.eigh(sigma1, check_finite=False)
+        factor = v * np.sqrt(_drop_round_off(w))
+        return factor.T @ sigma2 @ factor
+    trmm = scipy.linalg.blas.get_blas_funcs("trmm", (factor,))
+    left = trmm(1.0, factor, sigma2, side=0, lower=1, trans_a=1)  # L^T sigma2
+    return trmm(1.0, factor, left, side=1, lower=1)  # (L^T sigma2) L
 
 
 def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
     """tr((sigma1 sigma2)^{1/2}) for symmetric positive semi-definite sigma1, sigma2."""
-    factor = _factor(sigma1)
-    inner = factor.T @ sigma2 @ factor
+    inner = _congruence(sigma1, sigma2)
     eigenvalues = scipy.linalg.eigvalsh((inner + inner.T) / 2, check_finite=False)
     return float(np.sqrt(_drop_round_off(eigenvalues)).sum())
 
