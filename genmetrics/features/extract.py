@@ -111,7 +111,20 @@ class _Decoded(torch.utils.data.Dataset):
 
 
 def _collate(items):
-    return items
+    """In the worker: stack the images of each size; keep decoding errors aside.
+
+    Returns ``(groups, errors, count)`` with groups a list of (indices, stacked batch) tuples, so that
+    the DataLoader's pin-memory thread can pin whole batches.
+    """
+    by_shape, errors = defaultdict(list), []
+    for index, tensor, error in items:
+        if error is None:
+            by_shape[tuple(tensor.shape)].append((index, tensor))
+        else:
+            errors.append((index, error))
+    groups = [(torch.tensor([i for i, _ in members]), torch.stack([t for _, t in members]))
+              for members in by_shape.values()]
+    return groups, errors, len(items)
 
 
 def _worker_init(_):
@@ -153,19 +166,18 @@ class FeatureStream:
     def files(self):
         return self.source.files
 
-    def _run(self, groups: dict[tuple, list]) -> tuple[list[int], dict]:
+    def _run(self, groups: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[list[int], dict]:
+        """Features of each (indices, batch) group, reassembled in index order."""
         ex = self.extractor
-        order, parts = [], defaultdict(list)
-        for members in groups.values():
-            x = torch.stack([t for _, t in members])
-            if ex.device.type == "cuda":
-                x = x.pin_memory().to(ex.device, non_blocking=True)
+        parts = defaultdict(list)
+        for _, x in groups:
+            x = x.to(ex.device, non_blocking=True)
             x = ex.protocol.on_device(x).contiguous(memory_format=torch.channels_last)
             for name, value in ex.model(x, self.outputs).items():
                 parts[name].append(value.float().cpu())
-            order.extend(i for i, _ in members)
-        rank = torch.argsort(torch.tensor(order))
-        return sorted(order), {k: torch.cat(v)[rank] for k, v in parts.items()}
+        order = torch.cat([indices for indices, _ in groups])
+        rank = torch.argsort(order)
+        return order[rank].tolist(), {k: torch.cat(v)[rank] for k, v in parts.items()}
 
     def _check_finite(self, indices, feats):
         for value in feats.values():
@@ -184,33 +196,23 @@ class FeatureStream:
         loader = torch.utils.data.DataLoader(
             _Decoded(source, self.extractor.protocol), batch_size=self.batch_size, shuffle=False,
             num_workers=workers, collate_fn=_collate, worker_init_fn=_worker_init if workers else None,
-            prefetch_factor=4 if workers else None)
-        for items in loader:
-            groups = defaultdict(list)
-            for index, tensor, error in items:
-                if error is None:
-                    groups[tuple(tensor.shape)].append((index, tensor))
-                elif self.skip_bad:
-                    self.skipped.append(source.item_name(index))
-                else:
+            prefetch_factor=4 if workers else None, pin_memory=self.extractor.device.type == "cuda")
+        for groups, errors, count in loader:
+            for index, error in errors:
+                if not self.skip_bad:
                     raise GenmetricsError(f"{source.item_name(index)}: {error}; fix or remove the file, "
                                           f"or pass --skip-bad to skip unreadable images")
-            if groups:
-                yield groups, len(items)
-            elif items:
-                yield {}, len(items)
+                self.skipped.append(source.item_name(index))
+            yield groups, count
 
     def _iterable_batches(self):
         protocol, start = self.extractor.protocol, 0
         for batch in self.source.batches():
             for chunk in batch.split(self.batch_size):
-                indices = range(start, start + len(chunk))
                 start += len(chunk)
                 if protocol.name == "clean":
-                    images = [protocol.on_cpu(img.permute(1, 2, 0).numpy()) for img in chunk]
-                else:
-                    images = list(chunk)
-                yield {tuple(chunk.shape[1:]): list(zip(indices, images))}, len(chunk)
+                    chunk = torch.stack([protocol.on_cpu(img.permute(1, 2, 0).numpy()) for img in chunk])
+                yield [(torch.arange(start - len(chunk), start), chunk)], len(chunk)
 
     def __iter__(self):
         total = len(self.source) if not isinstance(self.source, IterableSource) else None
