@@ -17,6 +17,9 @@ class Defaults:
     # torch-fidelity shuffles IS samples with RandomState(2020) (torch_fidelity/defaults.py rng_seed);
     # we do not shuffle unless asked, so the score is a function of the given order.
     shuffle_seed: int | None = None
+    # Seed of random subsets (KID) and bootstrap resampling; 2020 is torch-fidelity's rng_seed, so KID
+    # subsets are drawn as torch-fidelity draws them by default.
+    seed: int = 2020
 
 
 DEFAULTS = Defaults()

@@ -74,25 +74,28 @@ def save_features(path: str | Path, features: Features) -> None:
         np.savez(handle, **arrays)
 
 
-def _features_file(path) -> dict | None:
-    """The arrays of a features npz (``pool`` and/or ``logits``), or None for any other input."""
+def features_from_file(path) -> Features | None:
+    """The contents of a features npz (from ``save_features``), or None for any other input."""
     if not isinstance(path, (str, Path)) or not str(path).lower().endswith(".npz") or not Path(path).is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as data:
             if "pool" not in data.files and "logits" not in data.files:
                 return None
-            found = {k: data[k] for k in ("pool", "logits") if k in data.files}
-            found["meta"] = json.loads(str(data[META_KEY])) if META_KEY in data.files else {}
-            return found
+            meta = json.loads(str(data[META_KEY])) if META_KEY in data.files else {}
+            pool = data["pool"] if "pool" in data.files else None
+            logits = data["logits"] if "logits" in data.files else None
+            files = [str(f) for f in data["files"]] if "files" in data.files else None
     except (ValueError, OSError):
         return None
+    return Features(pool, logits, files, meta, meta.get("skipped", []))
 
 
-def _stats_from_features(array: np.ndarray, meta: dict, source: str) -> Statistics:
+def statistics_from_features(features: np.ndarray, meta: dict | None = None, source: str = "") -> Statistics:
+    """Mean and covariance of an (N, D) feature array, accumulated in float64."""
     acc = RunningStats()
-    acc.update(torch.from_numpy(np.asarray(array)))
-    return Statistics(acc.mean(), acc.covariance(), acc.n, meta, source)
+    acc.update(torch.from_numpy(np.asarray(features)))
+    return Statistics(acc.mean(), acc.covariance(), acc.n, meta or {}, source)
 
 
 def compute_statistics(images, *, dims: int = DEFAULTS.dims, **options) -> Statistics:
@@ -103,9 +106,9 @@ def compute_statistics(images, *, dims: int = DEFAULTS.dims, **options) -> Stati
     """
     if is_statistics_file(images):
         return load_statistics(images)
-    stored = _features_file(images)
-    if stored is not None and "pool" in stored:
-        return _stats_from_features(stored["pool"], stored["meta"], str(images))
+    stored = features_from_file(images)
+    if stored is not None and stored.features is not None:
+        return statistics_from_features(stored.features, stored.protocol, str(images))
     stream = feature_stream(images, dims=dims, desc=f"stats {_short(images)}", **options)
     acc = RunningStats()
     for _, feats in stream:
@@ -119,11 +122,11 @@ def compute_statistics(images, *, dims: int = DEFAULTS.dims, **options) -> Stati
 
 def compute_logits(images, **options) -> tuple[np.ndarray, dict]:
     """The 1008 unbiased logits of every image (or those stored in a features npz), and the protocol."""
-    stored = _features_file(images)
+    stored = features_from_file(images)
     if stored is not None:
-        if "logits" not in stored:
+        if stored.logits is None:
             raise GenmetricsError(f"{images} holds no logits; write it with genmetrics features")
-        return stored["logits"], stored["meta"]
+        return stored.logits, stored.protocol
     options.pop("dims", None)
     stream = feature_stream(images, dims=2048, logits=True, desc=f"logits {_short(images)}", **options)
     parts = [feats["logits"].numpy() for _, feats in stream]
