@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, patch_pytorch_fid_weights, timer  # noqa: E402
 
 import genmetrics  # noqa: E402
-from genmetrics.features.extract import load_extractor  # noqa: E402
+from genmetrics.features.registry import load_extractor  # noqa: E402
 from genmetrics.testing import synthetic_images, write_image_folder, write_random_weights  # noqa: E402
 
 

@@ -1,4 +1,5 @@
 """The weights path: explicit file, environment variable, cache, checked download, offline message."""
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -24,7 +25,8 @@ def test_cache_dir_honours_torch_home(tmp_path, monkeypatch):
 def test_download_from_url_checks_hash_and_caches(tmp_path, monkeypatch, weights):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
     monkeypatch.setenv("GENMETRICS_WEIGHTS_URL", f"file://{weights}")
-    monkeypatch.setattr(weights_module, "WEIGHTS_SHA256_PREFIX", sha256(weights)[:8])
+    monkeypatch.setattr(weights_module, "INCEPTION",
+                        dataclasses.replace(weights_module.INCEPTION, sha256_prefix=sha256(weights)[:8]))
     path = resolve_weights(progress=False)
     assert path == tmp_path / "th" / "hub" / "checkpoints" / WEIGHTS_FILE
     assert sha256(path) == sha256(weights)
@@ -45,7 +47,8 @@ def test_wrong_hash_download_writes_nothing(tmp_path, monkeypatch, weights):
 def test_offline_message_names_url_and_both_ways(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
     monkeypatch.delenv("GENMETRICS_WEIGHTS_URL")
-    monkeypatch.setattr(weights_module, "WEIGHTS_URL", "http://127.0.0.1:9/unreachable.pth")
+    monkeypatch.setattr(weights_module, "INCEPTION",
+                        dataclasses.replace(weights_module.INCEPTION, url="http://127.0.0.1:9/unreachable.pth"))
     with pytest.raises(GenmetricsError) as info:
         resolve_weights(progress=False)
     message = str(info.value)

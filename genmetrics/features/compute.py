@@ -13,21 +13,33 @@ from .._version import __version__
 from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
 from ..stats import META_KEY, RunningStats, Statistics, is_statistics_file, load_statistics
-from .extract import FeatureStream, load_extractor, outputs_for
+from .extract import FeatureStream
+from .registry import load_extractor
 
 
-def feature_stream(images, *, dims: int = DEFAULTS.dims, logits: bool = False,
+def feature_stream(images, *, dims: int = DEFAULTS.dims, logits: bool | None = False,
                    resize: str = DEFAULTS.resize, weights=None, device="auto",
                    batch_size: int = DEFAULTS.batch_size, workers: int | None = None,
-                   skip_bad: bool = False, progress: bool = True, desc: str = "features") -> FeatureStream:
-    """A ``FeatureStream`` over ``images`` with the given options (every public call goes through here)."""
-    outputs = outputs_for(dims, logits)
-    extractor = load_extractor(resize=resize, weights=weights, device=device, progress=progress)
-    return FeatureStream(images, extractor, outputs, batch_size=batch_size, workers=workers,
-                         skip_bad=skip_bad, progress=progress, desc=desc)
+                   skip_bad: bool = False, progress: bool = True, desc: str = "features",
+                   extractor: str = "inception", extractor_size: int | None = None,
+                   extractor_weights=None, extractor_input: str = "float") -> FeatureStream:
+    """A ``FeatureStream`` over ``images`` with the given options (every public call goes through here).
+
+    ``logits``: True to require the IS logits, None for "if the extractor has them", False for none.
+    """
+    loaded = load_extractor(extractor, resize=resize, weights=weights, device=device, size=extractor_size,
+                            extractor_weights=extractor_weights, extractor_input=extractor_input,
+                            progress=progress)
+    outputs, key = loaded.select(dims, logits)
+    stream = FeatureStream(images, loaded, outputs, batch_size=batch_size, workers=workers,
+                           skip_bad=skip_bad, progress=progress, desc=desc)
+    stream.feature_key = key
+    return stream
 
 
 def protocol_of(stream: FeatureStream, dims: int) -> dict:
+    if stream.extractor.name != "inception":
+        dims = None  # the extractor's own feature size; recorded by the caller from the features
     return {**stream.extractor.protocol_record, "dims": dims, "version": __version__}
 
 
@@ -42,15 +54,17 @@ class Features:
     skipped: list[str] = field(default_factory=list)
 
 
-def compute_features(images, *, dims: int = DEFAULTS.dims, logits: bool = True, **options) -> Features:
+def compute_features(images, *, dims: int = DEFAULTS.dims, logits: bool | None = None, **options) -> Features:
     """Features of every image in ``images`` (any input ``open_images`` accepts).
 
-    ``dims`` picks the layer (64, 192, 768 or the 2048-d pool); ``logits`` adds the 1008 unbiased logits.
-    Options: ``resize`` ("tf", "pytorch-fid", "clean"), ``weights`` (path), ``device``, ``batch_size``,
-    ``workers``, ``skip_bad``, ``progress``.
+    ``dims`` picks the Inception layer (64, 192, 768 or the 2048-d pool); ``logits`` adds the 1008
+    unbiased logits (default: when the extractor has them). Options: ``resize`` ("tf", "pytorch-fid",
+    "clean"), ``weights`` (path), ``device``, ``batch_size``, ``workers``, ``skip_bad``, ``progress``,
+    ``extractor`` ("inception", "vgg16", "torchscript:PATH" or a registered name), ``extractor_size``,
+    ``extractor_weights``, ``extractor_input``.
     """
     stream = feature_stream(images, dims=dims, logits=logits, **options)
-    parts: dict[str, list] = {str(dims): [], "logits": []}
+    parts: dict[str, list] = {name: [] for name in stream.outputs}
     for _, feats in stream:
         for name, value in feats.items():
             parts[name].append(value.numpy())
@@ -60,9 +74,11 @@ def compute_features(images, *, dims: int = DEFAULTS.dims, logits: bool = True, 
     if stream.files is not None:
         skipped = set(stream.skipped)
         kept = [f for i, f in enumerate(stream.files) if stream.source.item_name(i) not in skipped]
-    return Features(np.concatenate(parts[str(dims)]),
-                    np.concatenate(parts["logits"]) if logits else None,
-                    kept, protocol_of(stream, dims), stream.skipped)
+    features = np.concatenate(parts[stream.feature_key])
+    protocol = protocol_of(stream, dims)
+    protocol["dims"] = features.shape[1]
+    return Features(features, np.concatenate(parts["logits"]) if "logits" in parts else None,
+                    kept, protocol, stream.skipped)
 
 
 def save_features(path: str | Path, features: Features) -> None:
@@ -112,11 +128,12 @@ def compute_statistics(images, *, dims: int = DEFAULTS.dims, **options) -> Stati
     stream = feature_stream(images, dims=dims, desc=f"stats {_short(images)}", **options)
     acc = RunningStats()
     for _, feats in stream:
-        acc.update(feats[str(dims)])
+        acc.update(feats[stream.feature_key])
     if acc.n == 0:
         raise GenmetricsError(f"{stream.source.name}: no image could be read")
-    meta = {**protocol_of(stream, dims), "skipped": len(stream.skipped)}
-    return Statistics(acc.mean(), acc.covariance() if acc.n > 1 else np.full((dims, dims), np.nan),
+    size = acc.sum.shape[0]
+    meta = {**protocol_of(stream, dims), "dims": size, "skipped": len(stream.skipped)}
+    return Statistics(acc.mean(), acc.covariance() if acc.n > 1 else np.full((size, size), np.nan),
                       acc.n, meta, stream.source.name)
 
 
@@ -128,6 +145,8 @@ def compute_logits(images, **options) -> tuple[np.ndarray, dict]:
             raise GenmetricsError(f"{images} holds no logits; write it with genmetrics features")
         return stored.logits, stored.protocol
     options.pop("dims", None)
+    if options.get("extractor", "inception") != "inception":
+        raise GenmetricsError("the Inception Score needs the inception extractor's logits; drop --extractor")
     stream = feature_stream(images, dims=2048, logits=True, desc=f"logits {_short(images)}", **options)
     parts = [feats["logits"].numpy() for _, feats in stream]
     if not parts:

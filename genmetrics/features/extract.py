@@ -17,13 +17,8 @@ import torch
 from tqdm import tqdm
 
 from ..data.sources import ArraySource, BadImage, IterableSource, open_images
-from ..defaults import DEFAULTS, FEATURE_DIMS
+from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
-from .inception import FIDInceptionV3
-from .preprocess import Protocol
-from .weights import is_canonical, resolve_weights, sha256_of
-
-_models: dict[tuple, FIDInceptionV3] = {}
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -37,63 +32,6 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise GenmetricsError(f"--device {device} was asked for but no CUDA GPU is available; use --device cpu")
     return device
-
-
-@dataclass
-class Extractor:
-    """The loaded network and the protocol it runs under."""
-
-    model: FIDInceptionV3
-    device: torch.device
-    protocol: Protocol
-    weights_path: Path
-    weights_sha256: str
-
-    @property
-    def protocol_record(self) -> dict:
-        return {"resize": self.protocol.name, "weights_sha256": self.weights_sha256,
-                "weights_canonical": is_canonical(self.weights_sha256)}
-
-
-def load_model(weights_path: Path, device: torch.device) -> tuple[FIDInceptionV3, str]:
-    """Load (once per process) the state dict at ``weights_path`` into the network on ``device``."""
-    sha = sha256_of(weights_path)
-    key = (sha, str(device))
-    if key not in _models:
-        try:
-            state = torch.load(weights_path, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise GenmetricsError(f"{weights_path}: cannot load the weights file ({exc})") from None
-        model = FIDInceptionV3()
-        if not isinstance(state, dict):
-            raise GenmetricsError(f"{weights_path}: expected a state dict, found a {type(state).__name__}")
-        state = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        if missing or unexpected:
-            raise GenmetricsError(
-                f"{weights_path} is not an FID InceptionV3 state dict (pytorch-fid's format): "
-                f"{len(missing)} missing keys (e.g. {missing[:2]}), {len(unexpected)} unexpected "
-                f"(e.g. {unexpected[:2]})")
-        model.eval().fuse().to(device).to(memory_format=torch.channels_last)
-        for p in model.parameters():
-            p.requires_grad_(False)
-        _models[key] = model
-    return _models[key], sha
-
-
-def load_extractor(resize: str = DEFAULTS.resize, weights=None, device="auto",
-                   progress: bool = True) -> Extractor:
-    protocol = Protocol(resize)
-    device = resolve_device(device)
-    path = resolve_weights(weights, progress=progress)
-    model, sha = load_model(path, device)
-    return Extractor(model, device, protocol, path, sha)
-
-
-def outputs_for(dims: int, logits: bool) -> frozenset[str]:
-    if dims not in FEATURE_DIMS:
-        raise GenmetricsError(f"--dims {dims} is not available; choose one of {FEATURE_DIMS}")
-    return frozenset({str(dims)} | ({"logits"} if logits else set()))
 
 
 class _Decoded(torch.utils.data.Dataset):
@@ -147,13 +85,14 @@ class FeatureStream:
     """
 
     images: object
-    extractor: Extractor
+    extractor: "Extractor"  # noqa: F821 (genmetrics.features.registry.Extractor)
     outputs: frozenset
     batch_size: int = DEFAULTS.batch_size
     workers: int | None = None
     skip_bad: bool = False
     progress: bool = True
     desc: str = "features"
+    feature_key: str = "2048"  # which of ``outputs`` are the features (the rest: logits)
     n: int = 0
     skipped: list = field(default_factory=list)
 

@@ -64,29 +64,50 @@ def _pil_bicubic_float(image: np.ndarray, size: int) -> np.ndarray:
     return np.stack(channels, axis=0).astype(np.float32)
 
 
-class Protocol:
-    """A preprocessing protocol; ``name`` is recorded in every result."""
+# ImageNet channel statistics for torchvision classifiers such as VGG16 (torchvision models docs;
+# torch-fidelity feature_extractor_vgg16.py applies them to 0..255 values scaled by 255).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+NORMALIZATIONS = ("inception", "unit", "imagenet", "uint8")
 
-    def __init__(self, name: str):
+
+class Protocol:
+    """A preprocessing protocol: the resize algorithm ``name``, the input ``size`` and the normalisation.
+
+    ``normalize``: "inception" (the FID network's [-1, 1], per the reference tool of ``name``), "unit"
+    ([0, 1]), "imagenet" ((x - mean) / std of [0, 1] values) or "uint8" (rounded 0..255 values).
+    """
+
+    def __init__(self, name: str, size: int = INPUT_SIZE, normalize: str = "inception"):
         if name not in RESIZE_MODES:
             raise GenmetricsError(f"unknown resize mode {name!r}; choose one of {', '.join(RESIZE_MODES)}")
-        self.name = name
+        if normalize not in NORMALIZATIONS or size < 1:
+            raise ValueError(f"bad protocol: size={size}, normalize={normalize!r}")
+        self.name, self.size, self.normalize = name, size, normalize
 
     def on_cpu(self, image: np.ndarray) -> torch.Tensor:
-        """HxWx3 uint8 -> CHW tensor: uint8 for tf/pytorch-fid, float32 299x299 for clean."""
+        """HxWx3 uint8 -> CHW tensor: uint8 for tf/pytorch-fid, float32 size x size for clean."""
         if self.name == "clean":
-            return torch.from_numpy(_pil_bicubic_float(image, INPUT_SIZE))
+            return torch.from_numpy(_pil_bicubic_float(image, self.size))
         return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
 
     def on_device(self, batch: torch.Tensor) -> torch.Tensor:
-        """A batch of same-sized ``on_cpu`` outputs -> normalised float32 Bx3x299x299."""
+        """A batch of same-sized ``on_cpu`` outputs -> the network's float32 input."""
         x = batch.float()
-        if self.name == "clean":
+        if self.name == "pytorch-fid":
+            x = x / 255  # torchvision ToTensor, as pytorch-fid's ImagePathDataset
+            x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
+            if self.normalize == "inception":
+                return 2 * x - 1
+            x = x * 255  # back to the 0..255 scale the other normalisations start from
+        elif self.name == "tf" and x.shape[-2:] != (self.size, self.size):
+            x = tf_bilinear_resize(x, self.size)
+        if self.normalize == "inception":
             return (x - 128) / 128
-        if self.name == "tf":
-            if x.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
-                x = tf_bilinear_resize(x, INPUT_SIZE)
-            return (x - 128) / 128
-        x = x / 255  # torchvision ToTensor, as pytorch-fid's ImagePathDataset
-        x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
-        return 2 * x - 1
+        if self.normalize == "unit":
+            return x / 255
+        if self.normalize == "uint8":
+            return x.round().clamp(0, 255).to(torch.uint8)
+        mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1) * 255
+        std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 3, 1, 1) * 255
+        return (x - mean) / std

@@ -13,6 +13,7 @@ import os
 import shutil
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
@@ -29,6 +30,26 @@ ENV_WEIGHTS = "GENMETRICS_WEIGHTS"
 ENV_WEIGHTS_URL = "GENMETRICS_WEIGHTS_URL"  # a mirror, for clusters behind a proxy
 
 _sha_cache: dict[tuple, str] = {}
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """Where one network's weights come from: canonical URL, cached file name, digest prefix, env var."""
+
+    what: str
+    url: str
+    file: str
+    sha256_prefix: str
+    env: str
+    env_url: str | None = None
+
+
+INCEPTION = WeightsSpec("the FID Inception weights", WEIGHTS_URL, WEIGHTS_FILE, WEIGHTS_SHA256_PREFIX,
+                        ENV_WEIGHTS, ENV_WEIGHTS_URL)
+# torchvision's ImageNet VGG16 (torchvision.models.VGG16_Weights.IMAGENET1K_V1); torch-fidelity's
+# weights-vgg16 file has the same state-dict format.
+VGG16 = WeightsSpec("the VGG16 weights", "https://download.pytorch.org/models/vgg16-397923af.pth",
+                    "vgg16-397923af.pth", "397923af", "GENMETRICS_VGG16_WEIGHTS")
 
 
 def cache_dir() -> Path:
@@ -56,13 +77,14 @@ def is_canonical(sha256: str) -> bool:
     return sha256.startswith(WEIGHTS_SHA256_PREFIX)
 
 
-def _offline_message(url: str, reason: str) -> str:
-    return (f"cannot download the FID Inception weights from {url} ({reason}). Fetch that file on a "
-            f"machine with network access, then either pass --weights PATH (weights=PATH in Python) or "
-            f"set {ENV_WEIGHTS}=PATH; or put it in {cache_dir() / WEIGHTS_FILE}")
+def _offline_message(spec: WeightsSpec, url: str, reason: str, option: str) -> str:
+    return (f"cannot download {spec.what} from {url} ({reason}). Fetch that file on a machine with network "
+            f"access, then either pass {option} PATH or set {spec.env}=PATH; or put it in "
+            f"{cache_dir() / spec.file}")
 
 
-def download(url: str, dest: Path, sha256_prefix: str | None, progress: bool = True) -> Path:
+def download(url: str, dest: Path, sha256_prefix: str | None, progress: bool = True,
+             spec: WeightsSpec = INCEPTION, option: str = "--weights") -> Path:
     """Fetch ``url`` to ``dest`` atomically, checking the SHA-256 prefix before the file appears."""
     digest = hashlib.sha256()
     try:
@@ -80,23 +102,28 @@ def download(url: str, dest: Path, sha256_prefix: str | None, progress: bool = T
                     f"start with {sha256_prefix}: the download is corrupt or the URL is wrong; "
                     f"nothing was written")
     except (urllib.error.URLError, OSError) as exc:
-        raise GenmetricsError(_offline_message(url, str(getattr(exc, "reason", exc)))) from None
+        raise GenmetricsError(_offline_message(spec, url, str(getattr(exc, "reason", exc)), option)) from None
     return dest
 
 
-def resolve_weights(weights: str | os.PathLike | None = None, progress: bool = True) -> Path:
-    """The path of the weights file to use, downloading the canonical one if nothing else is given."""
-    given = weights if weights is not None else os.environ.get(ENV_WEIGHTS) or None
+def resolve_weights(weights: str | os.PathLike | None = None, progress: bool = True,
+                    spec: WeightsSpec | None = None, option: str = "--weights") -> Path:
+    """The path of the weights file to use, downloading the canonical one if nothing else is given.
+
+    ``spec`` defaults to the FID Inception weights; ``option`` is the CLI option named in messages.
+    """
+    spec = spec or INCEPTION
+    given = weights if weights is not None else os.environ.get(spec.env) or None
     if given is not None:
         path = Path(given).expanduser()
-        source = "--weights" if weights is not None else f"${ENV_WEIGHTS}"
+        source = option if weights is not None else f"${spec.env}"
         if not path.is_file():
             raise GenmetricsError(f"weights file {path} (from {source}) does not exist")
         return path
-    cached = cache_dir() / WEIGHTS_FILE
+    cached = cache_dir() / spec.file
     if cached.is_file():
         return cached
-    if shutil.disk_usage(cached.parent if cached.parent.exists() else Path.home()).free < 200 << 20:
-        raise GenmetricsError(f"less than 200 MB free for the weights in {cached.parent}")
-    url = os.environ.get(ENV_WEIGHTS_URL) or WEIGHTS_URL
-    return download(url, cached, WEIGHTS_SHA256_PREFIX, progress)
+    if shutil.disk_usage(cached.parent if cached.parent.exists() else Path.home()).free < 800 << 20:
+        raise GenmetricsError(f"less than 800 MB free for {spec.what} in {cached.parent}")
+    url = (os.environ.get(spec.env_url) if spec.env_url else None) or spec.url
+    return download(url, cached, spec.sha256_prefix, progress, spec, option)

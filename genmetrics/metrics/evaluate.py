@@ -101,7 +101,8 @@ def evaluate(a, b, metrics=("fid",), *, dims: int = DEFAULTS.dims, seed: int = D
 
 
 def _protocol(record: dict, dims: int, seed: int, metrics, settings: dict) -> dict:
-    protocol = {"extractor": "inception", "features": f"inception {dims}-d",
+    extractor = record.get("extractor", "inception")
+    protocol = {"extractor": extractor, "features": f"{extractor} {dims}-d",
                 "resize": record.get("resize"), "weights_sha256": record.get("weights_sha256"),
                 "dims": dims, "seed": seed, "metrics": metrics}
     if "kid" in metrics:

@@ -1,0 +1,190 @@
+"""Feature extractors by name.
+
+  inception         the FID InceptionV3 (default): 64/192/768/2048-d features and the 1008 logits
+  vgg16             torchvision's VGG16, fc2 features after ReLU (4096-d) at 224x224 with ImageNet
+                    normalisation, as torch-fidelity's ``vgg16`` extractor (its ``prc`` default layer);
+                    the feature space of the original precision/recall paper (Kynkaanniemi et al. 2019)
+  torchscript:PATH  any TorchScript module mapping an image batch to (N, D) features; its input is
+                    [0, 1] floats (or uint8 with ``extractor_input="uint8"``) at ``size`` pixels
+
+``register_extractor(name, build, size=..., normalize=...)`` adds one from Python: ``build(device,
+weights)`` returns a callable mapping a preprocessed (N, 3, size, size) batch to (N, D) features.
+Weights of every extractor follow the same rules as the Inception weights: an explicit path, an
+environment variable, the cache, then a checked download where a canonical URL exists.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from ..defaults import DEFAULTS, FEATURE_DIMS
+from ..errors import GenmetricsError
+from .inception import FIDInceptionV3, INPUT_SIZE
+from .preprocess import NORMALIZATIONS, Protocol
+from .weights import VGG16, is_canonical, resolve_weights, sha256_of
+
+_models: dict[tuple, object] = {}
+
+
+@dataclass
+class Extractor:
+    """A loaded network, its device and protocol, and what it can output."""
+
+    name: str
+    model: Callable
+    device: torch.device
+    protocol: Protocol
+    weights_path: Path | None
+    weights_sha256: str | None
+    outputs: tuple[str, ...] = ("features",)
+
+    def select(self, dims: int, logits: bool | None) -> tuple[frozenset, str]:
+        """The outputs to compute and the key of the feature output, for ``dims`` and ``logits``."""
+        if self.name != "inception":
+            if logits:
+                raise GenmetricsError(f"logits (for IS) come from the inception extractor, not {self.name}")
+            return frozenset({"features"}), "features"
+        if dims not in FEATURE_DIMS:
+            raise GenmetricsError(f"--dims {dims} is not available; choose one of {FEATURE_DIMS}")
+        return frozenset({str(dims)} | ({"logits"} if logits is not False else set())), str(dims)
+
+    @property
+    def protocol_record(self) -> dict:
+        record = {"extractor": self.name, "resize": self.protocol.name, "input_size": self.protocol.size,
+                  "weights_sha256": self.weights_sha256}
+        if self.name == "inception":
+            record["weights_canonical"] = is_canonical(self.weights_sha256)
+        return record
+
+
+def _single_output(model):
+    """Wrap a features-only callable into the ``model(x, outputs) -> dict`` interface."""
+    def run(x, outputs):
+        features = model(x)
+        if not isinstance(features, torch.Tensor) or features.dim() != 2:
+            shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features).__name__
+            raise GenmetricsError(f"the extractor returned {shape}; it must return (N, D) features")
+        return {"features": features}
+    return run
+
+
+def _load_state_dict(path: Path) -> dict:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise GenmetricsError(f"{path}: cannot load the weights file ({exc})") from None
+    if not isinstance(state, dict):
+        raise GenmetricsError(f"{path}: expected a state dict, found a {type(state).__name__}")
+    return {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
+
+
+def _build_inception(device: torch.device, path: Path):
+    model = FIDInceptionV3()
+    missing, unexpected = model.load_state_dict(_load_state_dict(path), strict=False)
+    if missing or unexpected:
+        raise GenmetricsError(
+            f"{path} is not an FID InceptionV3 state dict (pytorch-fid's format): {len(missing)} missing "
+            f"keys (e.g. {missing[:2]}), {len(unexpected)} unexpected (e.g. {unexpected[:2]})")
+    return model.eval().fuse().to(device).to(memory_format=torch.channels_last).requires_grad_(False)
+
+
+def _build_vgg16(device: torch.device, path: Path):
+    import torchvision
+
+    net = torchvision.models.vgg16()
+    try:
+        net.load_state_dict(_load_state_dict(path))
+    except RuntimeError as exc:
+        raise GenmetricsError(f"{path} is not a torchvision VGG16 state dict ({str(exc)[:200]})") from None
+    net.classifier = net.classifier[:5]  # fc1, ReLU, dropout, fc2, ReLU: torch-fidelity's fc2_relu
+    net = net.eval().to(device).requires_grad_(False)
+    return lambda x: net(x)
+
+
+def _build_torchscript(device: torch.device, path: Path):
+    try:
+        module = torch.jit.load(str(path), map_location=device).eval()
+    except Exception as exc:
+        raise GenmetricsError(f"{path}: not a TorchScript file ({str(exc)[:200]}); save one with "
+                              f"torch.jit.script(model).save(path)") from None
+    return lambda x: module(x)
+
+
+@dataclass(frozen=True)
+class _Registered:
+    build: Callable
+    size: int
+    normalize: str
+    weights: object = None  # a WeightsSpec, or None when no weights file is needed
+
+
+_REGISTRY: dict[str, _Registered] = {
+    "vgg16": _Registered(_build_vgg16, 224, "imagenet", VGG16),  # 224: VGG's input (Simonyan & Zisserman 2015)
+}
+
+
+def register_extractor(name: str, build: Callable, *, size: int = 224, normalize: str = "unit",
+                       weights=None, override: bool = False) -> None:
+    """Make ``name`` usable as ``extractor=name`` / ``--extractor name``.
+
+    ``build(device, weights_path_or_None)`` returns a callable mapping an (N, 3, size, size) batch,
+    normalised as ``normalize`` ("unit" [0, 1], "imagenet", "inception" [-1, 1], "uint8"), to (N, D)
+    features. ``weights`` is an optional ``genmetrics.features.weights.WeightsSpec``.
+    """
+    if not isinstance(name, str) or not name or ":" in name or name == "inception":
+        raise ValueError(f"extractor name {name!r} must be a non-empty string without ':' and not 'inception'")
+    if name in _REGISTRY and not override:
+        raise ValueError(f"extractor {name!r} is already registered; pass override=True to replace it")
+    if not callable(build) or normalize not in NORMALIZATIONS or int(size) < 1:
+        raise ValueError("build must be callable, size positive, normalize one of " + ", ".join(NORMALIZATIONS))
+    _REGISTRY[name] = _Registered(build, int(size), normalize, weights)
+
+
+def extractor_names() -> list[str]:
+    return ["inception", *sorted(_REGISTRY), "torchscript:PATH"]
+
+
+def load_extractor(name: str = "inception", *, resize: str = DEFAULTS.resize, weights=None, device="auto",
+                   size: int | None = None, extractor_weights=None, extractor_input: str = "float",
+                   progress: bool = True) -> Extractor:
+    """Load (once per process) the extractor ``name`` on ``device`` under the ``resize`` protocol.
+
+    ``weights`` are the Inception weights; ``extractor_weights`` those of another extractor.
+    """
+    from .extract import resolve_device
+
+    device = resolve_device(device)
+    if name == "inception":
+        path = resolve_weights(weights, progress=progress)
+        build, protocol, outputs = _build_inception, Protocol(resize), ("64", "192", "768", "2048", "logits")
+    elif name.startswith("torchscript:"):
+        path = Path(name.partition(":")[2]).expanduser()
+        if not path.is_file():
+            raise GenmetricsError(f"--extractor {name}: {path} " + ("is not a file" if path.exists()
+                                                                     else "does not exist"))
+        if size is None:
+            raise GenmetricsError(f"--extractor {name} needs --extractor-size (its input resolution)")
+        if extractor_input not in ("float", "uint8"):
+            raise GenmetricsError(f"--extractor-input must be float or uint8, got {extractor_input!r}")
+        build, outputs = _build_torchscript, ("features",)
+        protocol = Protocol(resize, size, "unit" if extractor_input == "float" else "uint8")
+    elif name in _REGISTRY:
+        entry = _REGISTRY[name]
+        path = (resolve_weights(extractor_weights, progress, entry.weights, "--extractor-weights")
+                if entry.weights is not None else (Path(extractor_weights) if extractor_weights else None))
+        build, outputs = entry.build, ("features",)
+        protocol = Protocol(resize, size or entry.size, entry.normalize)
+    else:
+        raise GenmetricsError(f"unknown extractor {name!r}; choose one of {', '.join(extractor_names())}")
+    sha = sha256_of(path) if path is not None else None
+    key = (name, sha, str(device))
+    if key not in _models:
+        model = build(device, path)
+        _models[key] = model if name == "inception" else _single_output(model)
+    return Extractor(name, _models[key], device, protocol, path, sha, outputs)
+
+
+__all__ = ["Extractor", "INPUT_SIZE", "extractor_names", "load_extractor", "register_extractor"]
