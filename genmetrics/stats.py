@@ -48,6 +48,21 @@ class RunningStats:
             self.n += other.n
         return self
 
+    def all_reduce(self) -> "RunningStats":
+        """Sum the accumulators of all torch.distributed ranks (a no-op in a single process)."""
+        from . import distributed
+
+        if not distributed.active():
+            return self
+        dim = int(distributed.all_reduce(torch.tensor(0 if self.sum is None else self.sum.shape[0]), "max"))
+        if self.sum is None:
+            self.sum = torch.zeros(dim, dtype=torch.float64)
+            self.outer = torch.zeros(dim, dim, dtype=torch.float64)
+        self.sum = distributed.all_reduce(self.sum)
+        self.outer = distributed.all_reduce(self.outer)
+        self.n = int(distributed.all_reduce(torch.tensor(self.n, dtype=torch.float64)))
+        return self
+
     def mean(self) -> np.ndarray:
         return (self.sum / self.n).cpu().numpy()
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from .. import distributed
 from ..data.sources import ArraySource, BadImage, IterableSource, open_images
 from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
@@ -132,8 +133,11 @@ class FeatureStream:
     def _indexed_batches(self):
         source, workers = self.source, self.workers
         workers = default_workers(source) if workers is None else workers
+        dataset = _Decoded(source, self.extractor.protocol)
+        if distributed.active():
+            dataset = torch.utils.data.Subset(dataset, distributed.shard(len(source), self.batch_size))
         loader = torch.utils.data.DataLoader(
-            _Decoded(source, self.extractor.protocol), batch_size=self.batch_size, shuffle=False,
+            dataset, batch_size=self.batch_size, shuffle=False,
             num_workers=workers, collate_fn=_collate, worker_init_fn=_worker_init if workers else None,
             prefetch_factor=4 if workers else None, pin_memory=self.extractor.device.type == "cuda")
         for groups, errors, count in loader:
@@ -145,19 +149,23 @@ class FeatureStream:
             yield groups, count
 
     def _iterable_batches(self):
-        protocol, start = self.extractor.protocol, 0
-        for batch in self.source.batches():
-            for chunk in batch.split(self.batch_size):
-                start += len(chunk)
+        protocol, start, rank, world = self.extractor.protocol, 0, distributed.rank(), distributed.world_size()
+        chunks = (chunk for batch in self.source.batches() for chunk in batch.split(self.batch_size))
+        for number, chunk in enumerate(chunks):
+            start += len(chunk)
+            if number % world == rank:  # batches dealt round-robin across ranks
                 if protocol.name == "clean":
                     chunk = torch.stack([protocol.on_cpu(img.permute(1, 2, 0).numpy()) for img in chunk])
                 yield [(torch.arange(start - len(chunk), start), chunk)], len(chunk)
 
     def __iter__(self):
-        total = len(self.source) if not isinstance(self.source, IterableSource) else None
+        total = None
+        if not isinstance(self.source, IterableSource):
+            total = len(distributed.shard(len(self.source), self.batch_size)) if distributed.active() else len(self.source)
         batches = self._iterable_batches() if total is None else self._indexed_batches()
         with torch.inference_mode(), tqdm(total=total, unit="img", desc=self.desc, leave=False,
-                                          disable=not self.progress, file=sys.stderr) as bar:
+                                          disable=not (self.progress and distributed.is_main()),
+                                          file=sys.stderr) as bar:
             for groups, count in batches:
                 if groups:
                     indices, feats = self._run(groups)

@@ -1,0 +1,100 @@
+"""Runs on many processes through torch.distributed: ``torchrun --nproc-per-node K -m genmetrics fid ...``.
+
+No launcher of our own: torchrun sets RANK/WORLD_SIZE/MASTER_ADDR, genmetrics joins the process group on
+first use (NCCL on GPUs, gloo on CPUs), each rank takes a contiguous run of whole batches of the input
+(no image twice, none dropped; batches as a single process would form them), and then
+  - statistics: the float64 count, sum and sum of outer products are all-reduced (exact up to float64
+    summation order),
+  - per-image features and logits (IS, KID, k-NN metrics): gathered in input order on every rank,
+  - output: printed and written by rank 0 only.
+A rank that fails ends with its error; torchrun then stops the other ranks, so nothing hangs, and since
+only rank 0 writes, and atomically, nothing is left half-written.
+"""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import torch
+import torch.distributed as dist
+
+# How long a rank waits for the others at a collective before giving up (torch's default is 30 min for
+# gloo); a crashed peer is normally reported by torchrun well before this.
+TIMEOUT = timedelta(minutes=int(os.environ.get("GENMETRICS_DIST_TIMEOUT_MIN", "10")))
+
+
+def _requested() -> bool:
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def active() -> bool:
+    """Whether this process is one of several (joining the group on first call under torchrun)."""
+    if not _requested():
+        return False
+    if not dist.is_initialized():
+        cuda = torch.cuda.is_available()
+        if cuda:
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group("nccl" if cuda else "gloo", timeout=TIMEOUT)
+    return dist.get_world_size() > 1
+
+
+def rank() -> int:
+    return dist.get_rank() if active() else 0
+
+
+def world_size() -> int:
+    return dist.get_world_size() if active() else 1
+
+
+def is_main() -> bool:
+    """Rank 0, or the only process: the one that prints and writes."""
+    return rank() == 0
+
+
+def shard(n_items: int, batch_size: int) -> range:
+    """This rank's items: a contiguous run of whole batches (rank r of w gets batches b*r//w .. b*(r+1)//w)."""
+    batches = -(-n_items // batch_size)
+    r, w = rank(), world_size()
+    return range(min(n_items, batches * r // w * batch_size), min(n_items, batches * (r + 1) // w * batch_size))
+
+
+def _device() -> torch.device:
+    return torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+
+
+def all_reduce(tensor: torch.Tensor, op: str = "sum") -> torch.Tensor:
+    """Sum (or max) of ``tensor`` over ranks, returned on the tensor's device."""
+    if not active():
+        return tensor
+    moved = tensor.to(_device())
+    dist.all_reduce(moved, op=dist.ReduceOp.SUM if op == "sum" else dist.ReduceOp.MAX)
+    return moved.to(tensor.device)
+
+
+def gather_rows(array: torch.Tensor | None, width: int | None = None,
+                dtype: torch.dtype = torch.float32) -> torch.Tensor | None:
+    """Concatenate each rank's (n_r, D) rows in rank order, on every rank. Ranks may hold different n_r
+    (or none: ``array`` None)."""
+    if not active():
+        return array
+    local = array if array is not None else torch.zeros(0, width or 0, dtype=dtype)
+    sizes = torch.tensor([local.shape[0], local.shape[1] if local.dim() == 2 else 0], device=_device())
+    all_sizes = [torch.zeros_like(sizes) for _ in range(world_size())]
+    dist.all_gather(all_sizes, sizes)
+    longest = int(max(s[0] for s in all_sizes))
+    dims = int(max(s[1] for s in all_sizes))
+    padded = torch.zeros(longest, dims, dtype=dtype, device=_device())
+    padded[:local.shape[0]] = local.to(padded)
+    parts = [torch.empty_like(padded) for _ in range(world_size())]
+    dist.all_gather(parts, padded)
+    return torch.cat([part[:int(s[0])] for part, s in zip(parts, all_sizes)]).cpu()
+
+
+def gather_objects(value) -> list:
+    """Each rank's picklable ``value`` in rank order."""
+    if not active():
+        return [value]
+    out = [None] * world_size()
+    dist.all_gather_object(out, value)
+    return out
