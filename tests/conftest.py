@@ -24,6 +24,9 @@ def isolated_caches(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path_factory.getbasetemp() / "torch_home"))
     monkeypatch.delenv("GENMETRICS_WEIGHTS", raising=False)
     monkeypatch.setenv("GENMETRICS_WEIGHTS_URL", "file:///nonexistent/no-network-in-tests.pth")
+    # No cache unless a test asks for it: invariance tests must really recompute.
+    monkeypatch.setenv("GENMETRICS_NO_CACHE", "1")
+    monkeypatch.setenv("GENMETRICS_CACHE", str(tmp_path_factory.mktemp("cache")))
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import os
+
+from .. import cache as content_cache
+from .. import distributed
 from .._io import atomic_write
 from .._version import __version__
 from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
-from ..stats import META_KEY, RunningStats, Statistics, is_statistics_file, load_statistics
+from ..stats import META_KEY, RunningStats, Statistics, is_statistics_file, load_statistics, save_statistics
 from .extract import FeatureStream
 from .registry import load_extractor
 
@@ -63,22 +67,65 @@ def compute_features(images, *, dims: int = DEFAULTS.dims, logits: bool | None =
     ``extractor`` ("inception", "vgg16", "torchscript:PATH" or a registered name), ``extractor_size``,
     ``extractor_weights``, ``extractor_input``.
     """
+    cache, hash_content = _cache_options(options)
     stream = feature_stream(images, dims=dims, logits=logits, **options)
-    parts: dict[str, list] = {name: [] for name in stream.outputs}
-    for _, feats in stream:
-        for name, value in feats.items():
-            parts[name].append(value.numpy())
-    if stream.n == 0:
-        raise GenmetricsError(f"{stream.source.name}: no image could be read")
+    entry = _cache_entry("features", stream, dims, hash_content) if cache else None
+    if entry is not None and entry.is_file():
+        stored = features_from_file(entry)
+        if stored is not None:
+            return stored
+    parts = _collect(stream)
     kept = None
     if stream.files is not None:
         skipped = set(stream.skipped)
         kept = [f for i, f in enumerate(stream.files) if stream.source.item_name(i) not in skipped]
-    features = np.concatenate(parts[stream.feature_key])
+    features = parts[stream.feature_key]
     protocol = protocol_of(stream, dims)
     protocol["dims"] = features.shape[1]
-    return Features(features, np.concatenate(parts["logits"]) if "logits" in parts else None,
-                    kept, protocol, stream.skipped)
+    result = Features(features, parts.get("logits"), kept, protocol, stream.skipped)
+    if entry is not None and distributed.is_main():
+        save_features(entry, result)
+    return result
+
+
+def _cache_options(options: dict) -> tuple[bool, bool]:
+    """Pop ``cache`` (default on unless $GENMETRICS_NO_CACHE is set) and ``hash_content``."""
+    cache = options.pop("cache", None)
+    if cache is None:
+        cache = not os.environ.get("GENMETRICS_NO_CACHE")
+    return bool(cache), bool(options.pop("hash_content", False))
+
+
+def _cache_entry(kind: str, stream: FeatureStream, dims: int, hash_content: bool) -> Path | None:
+    """The cache file for this input and protocol, or None for inputs that are not files."""
+    identity = content_cache.input_identity(stream.source, hash_content)
+    if identity is None:
+        return None
+    protocol = {**stream.extractor.protocol_record, "dims": dims, "outputs": sorted(stream.outputs),
+                "skip_bad": stream.skip_bad}
+    return content_cache.entry_path(kind, content_cache.key(kind, identity, protocol))
+
+
+def _collect(stream: FeatureStream) -> dict[str, np.ndarray]:
+    """Every output of the stream, over all ranks, in input order."""
+    # sorted: every rank must issue its gathers in the same order (set order varies between processes)
+    indices, parts = [], {name: [] for name in sorted(stream.outputs)}
+    for batch_indices, feats in stream:
+        indices.extend(batch_indices)
+        for name, value in feats.items():
+            parts[name].append(value)
+    order = torch.tensor(indices, dtype=torch.float64).reshape(-1, 1)  # exact up to 2^53 images
+    stream.skipped = [name for names in distributed.gather_objects(stream.skipped) for name in names]
+    if distributed.active():
+        order = distributed.gather_rows(order, 1, torch.float64)
+    rank = torch.argsort(order.flatten())
+    if len(rank) == 0:
+        raise GenmetricsError(f"{stream.source.name}: no image could be read")
+    collected = {}
+    for name, values in parts.items():
+        local = torch.cat(values) if values else None
+        collected[name] = distributed.gather_rows(local, None)[rank].numpy()
+    return collected
 
 
 def save_features(path: str | Path, features: Features) -> None:
@@ -125,16 +172,27 @@ def compute_statistics(images, *, dims: int = DEFAULTS.dims, **options) -> Stati
     stored = features_from_file(images)
     if stored is not None and stored.features is not None:
         return statistics_from_features(stored.features, stored.protocol, str(images))
+    cache, hash_content = _cache_options(options)
     stream = feature_stream(images, dims=dims, desc=f"stats {_short(images)}", **options)
+    entry = _cache_entry("stats", stream, dims, hash_content) if cache else None
+    if entry is not None and entry.is_file():
+        cached = load_statistics(entry)
+        cached.source = stream.source.name
+        return cached
     acc = RunningStats()
     for _, feats in stream:
         acc.update(feats[stream.feature_key])
+    acc.all_reduce()
+    stream.skipped = [name for names in distributed.gather_objects(stream.skipped) for name in names]
     if acc.n == 0:
         raise GenmetricsError(f"{stream.source.name}: no image could be read")
     size = acc.sum.shape[0]
     meta = {**protocol_of(stream, dims), "dims": size, "skipped": len(stream.skipped)}
-    return Statistics(acc.mean(), acc.covariance() if acc.n > 1 else np.full((size, size), np.nan),
-                      acc.n, meta, stream.source.name)
+    stats = Statistics(acc.mean(), acc.covariance() if acc.n > 1 else np.full((size, size), np.nan),
+                       acc.n, meta, stream.source.name)
+    if entry is not None and acc.n > 1 and distributed.is_main():
+        save_statistics(entry, Statistics(stats.mu, stats.sigma, stats.n, {**meta, "source": stats.source}))
+    return stats
 
 
 def compute_logits(images, **options) -> tuple[np.ndarray, dict]:
@@ -145,13 +203,12 @@ def compute_logits(images, **options) -> tuple[np.ndarray, dict]:
             raise GenmetricsError(f"{images} holds no logits; write it with genmetrics features")
         return stored.logits, stored.protocol
     options.pop("dims", None)
+    _cache_options(options)  # logits are not cached on their own (features files hold them)
     if options.get("extractor", "inception") != "inception":
         raise GenmetricsError("the Inception Score needs the inception extractor's logits; drop --extractor")
     stream = feature_stream(images, dims=2048, logits=True, desc=f"logits {_short(images)}", **options)
-    parts = [feats["logits"].numpy() for _, feats in stream]
-    if not parts:
-        raise GenmetricsError(f"{stream.source.name}: no image could be read")
-    return np.concatenate(parts), {**protocol_of(stream, 2048), "skipped": len(stream.skipped)}
+    logits = _collect(stream)["logits"]
+    return logits, {**protocol_of(stream, 2048), "skipped": len(stream.skipped)}
 
 
 def _short(images) -> str:
