@@ -1,0 +1,186 @@
+"""Truncation sweeps: a generator's quality/diversity curve, as rows, a table, CSV/JSON and a plot.
+
+The truncation trick trades diversity for fidelity (Brock et al. 2018, "Large Scale GAN Training", section
+3.1 and Fig. 2; Karras et al. 2019, StyleGAN, section 2.1 with psi). Papers mix three definitions:
+
+  resample  the BigGAN paper: entries of z ~ N(0, I) with |z| > t are redrawn, i.e. z ~ truncnorm(-t, t)
+  scale     the TF-Hub BigGAN modules: z = t * truncnorm(-2, 2)
+  psi       StyleGAN: w = w_avg + psi (w - w_avg). A generator that accepts ``truncation_psi=`` gets it;
+            for a plain generator the mean latent is 0, so this scales z ~ N(0, I) by psi.
+
+Common random numbers: each sample's latent comes from the same uniforms u at every point, mapped through
+the inverse CDF of that point's distribution (``z = Phi^-1(Phi(-t) + u (Phi(t) - Phi(-t)))`` for
+resample), so points differ only by the truncation and the curve is smooth rather than noisy. The
+uniforms depend on the seed alone, not on the batch size.
+"""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import torch
+from scipy.special import ndtr, ndtri
+from tqdm import tqdm
+
+from ._version import __version__
+from .data.decode import to_uint8
+from .defaults import DEFAULTS
+from .errors import GenmetricsError
+
+METHODS = ("resample", "scale", "psi")
+SWEEP_METRICS = ("fid", "is", "kid", "precision", "recall", "density", "coverage", "modes")
+TF_HUB_BOUND = 2.0  # TF-Hub BigGAN colab: truncation * truncnorm.rvs(-2, 2, ...)
+DEFAULT_TRUNCATIONS = (2.0, 1.5, 1.0, 0.7, 0.5, 0.3, 0.1)
+
+
+def parse_truncations(spec) -> list[float]:
+    """"2.0,1.5,1.0" or "start:stop:num" (evenly spaced, both ends included) or a list of numbers."""
+    if isinstance(spec, str):
+        try:
+            if ":" in spec:
+                start, stop, num = spec.split(":")
+                values = np.linspace(float(start), float(stop), int(num)).tolist()
+            else:
+                values = [float(v) for v in spec.split(",") if v.strip()]
+        except ValueError:
+            raise GenmetricsError(f"--truncation {spec!r}: give numbers like 2.0,1.0,0.5 or start:stop:num") from None
+    else:
+        values = [float(v) for v in spec]
+    if not values:
+        raise GenmetricsError("--truncation: the list of truncation levels is empty")
+    return values
+
+
+def uniforms(n: int, z_dim: int, seed: int) -> np.ndarray:
+    """The (n, z_dim) uniforms every point shares, kept off 0 and 1 so the inverse CDF stays finite."""
+    return np.clip(np.random.default_rng(seed).random((n, z_dim)), 1e-12, 1 - 1e-12)
+
+
+def latents(u: np.ndarray, truncation: float, method: str) -> np.ndarray:
+    """Latents for one truncation level from the shared uniforms ``u``."""
+    if method not in METHODS:
+        raise GenmetricsError(f"--method {method!r}; choose one of {', '.join(METHODS)}")
+    if truncation <= 0 and method in ("resample", "scale"):
+        raise GenmetricsError(f"truncation {truncation} must be > 0 for --method {method}")
+    if method == "psi":
+        return (truncation * ndtri(u)).astype(np.float32)
+    bound = truncation if method == "resample" else TF_HUB_BOUND
+    low = ndtr(-bound)
+    z = ndtri(low + u * (1 - 2 * low))
+    return (z if method == "resample" else truncation * z).astype(np.float32)
+
+
+def _accepts_psi(generator) -> bool:
+    try:
+        return "truncation_psi" in inspect.signature(generator).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def generate(generator, z: np.ndarray, batch_size: int, device, psi: float | None = None):
+    """Yield the generator's outputs for ``z`` in batches: uint8 NCHW images, or float (N, 2) points."""
+    kwargs = {"truncation_psi": psi} if psi is not None else {}
+    with torch.inference_mode():
+        for start in range(0, len(z), batch_size):
+            out = generator(torch.from_numpy(z[start:start + batch_size]).to(device), **kwargs)
+            if not isinstance(out, torch.Tensor):
+                raise GenmetricsError(f"the generator returned a {type(out).__name__}; expected a tensor")
+            if out.dim() == 2 and out.shape[1] == 2:
+                yield out.float().cpu()
+            elif out.dim() == 4 and out.shape[1] in (1, 3):
+                yield to_uint8(out.float() * 0.5 + 0.5 if out.is_floating_point() else out).cpu()
+            else:
+                raise GenmetricsError(f"the generator returned shape {tuple(out.shape)}; expected images "
+                                      f"(N, 3, H, W) in [-1, 1] or uint8, or (N, 2) toy points")
+
+
+def _reference(ref, metrics, options):
+    from .features.compute import compute_features, compute_statistics, features_from_file
+    from .stats import is_statistics_file
+
+    image_metrics = [m for m in metrics if m != "modes"]
+    if not any(m != "is" for m in image_metrics):
+        return None  # IS and modes need no reference
+    if set(image_metrics) <= {"fid", "is"}:
+        return compute_statistics(ref, **options)  # FID needs only the reference's statistics
+    if is_statistics_file(ref):
+        raise GenmetricsError(f"{ref} holds only statistics; {', '.join(image_metrics)} need the reference "
+                              f"images or a features file")
+    return features_from_file(ref) or compute_features(ref, logits=False, **options)
+
+
+def _point(batches, metrics, reference, settings, options, modes_data):
+    from .features.compute import Features, compute_features, statistics_from_features
+    from .metrics.evaluate import _scores
+    from .metrics.fid import frechet_distance
+
+    batches = list(batches)
+    row = {}
+    if "modes" in metrics:
+        from .metrics.modes import mode_coverage
+
+        points = torch.cat(batches).numpy()
+        coverage = mode_coverage(points, modes_data)
+        row.update(modes_covered=coverage.modes_covered, n_modes=coverage.n_modes,
+                   high_quality=coverage.high_quality, reverse_kl=coverage.reverse_kl)
+    image_metrics = [m for m in metrics if m != "modes"]
+    if image_metrics:
+        if batches[0].dim() != 4:
+            raise GenmetricsError(f"{', '.join(image_metrics)} need images; this generator makes 2-D points "
+                                  f"(use --metrics modes)")
+        fake = compute_features(iter(batches), logits="is" in image_metrics, **options)
+        if isinstance(reference, Features):
+            row.update(_scores(image_metrics, reference.features, fake.features, fake.logits, settings,
+                               settings["seed"]))
+        else:
+            row.update(_scores([m for m in image_metrics if m != "fid"], None, fake.features, fake.logits,
+                               settings, settings["seed"]))
+            if reference is not None:
+                stats = statistics_from_features(fake.features)
+                row["fid"] = frechet_distance(reference.mu, reference.sigma, stats.mu, stats.sigma)
+        row["protocol"] = {k: fake.protocol.get(k) for k in ("extractor", "resize", "weights_sha256", "dims")}
+    return row
+
+
+def truncation_sweep(generator, z_dim: int, ref=None, truncations=DEFAULT_TRUNCATIONS, *, n: int = 10000,
+                     metrics=("fid", "is"), method: str = "resample", seed: int = 0, batch_size: int = 100,
+                     modes_data: str | None = None, progress: bool = True, **options) -> list[dict]:
+    """One row per truncation level: the metrics of ``n`` samples of ``generator`` against ``ref``.
+
+    ``generator``: a callable ``z (N, z_dim) -> images`` ((N, 3, H, W) in [-1, 1] or uint8) or (N, 2)
+    toy points, such as ``genmetrics.load_generator(path)``. ``ref``: images, a features file or (for
+    FID/IS only) a statistics file; computed once for the whole sweep. ``metrics``: any of
+    SWEEP_METRICS ("modes" for toy generators, against ``modes_data`` "ring8" or "grid25").
+    Feature options (``resize``, ``weights``, ``device``, ...) go to the feature engine.
+    """
+    from .features.extract import resolve_device
+
+    metrics = [m.strip().lower() for m in (metrics.split(",") if isinstance(metrics, str) else metrics)]
+    unknown = [m for m in metrics if m not in SWEEP_METRICS]
+    if unknown or not metrics:
+        raise GenmetricsError(f"unknown metric(s) {unknown}; choose from {', '.join(SWEEP_METRICS)}")
+    if any(m != "modes" and m != "is" for m in metrics) and ref is None:
+        raise GenmetricsError("--ref is needed for fid, kid, precision, recall, density and coverage")
+    if "modes" in metrics and modes_data is None:
+        raise GenmetricsError("--metrics modes needs the toy data set (ring8 or grid25)")
+    if n < 2 or z_dim < 1:
+        raise GenmetricsError(f"-n must be at least 2 and --z-dim at least 1 (got n={n}, z_dim={z_dim})")
+    levels = parse_truncations(truncations)
+    u = uniforms(n, z_dim, seed)
+    for level in levels:
+        latents(u[:1], level, method)  # validates every level before any work
+    settings = {"splits": options.pop("splits", DEFAULTS.splits), "kid_subsets": options.pop("kid_subsets", 100),
+                "kid_subset_size": None, "pr_k": 3, "dc_k": 5, "seed": DEFAULTS.seed}
+    options.setdefault("progress", progress)
+    device = resolve_device(options.get("device", "auto"))
+    reference = _reference(ref, metrics, options)
+    native_psi = method == "psi" and _accepts_psi(generator)
+    rows = []
+    for level in tqdm(levels, desc="sweep", unit="point", disable=not progress, leave=False):
+        z = latents(u, 1.0 if native_psi else level, "psi" if native_psi else method)
+        batches = generate(generator, z, batch_size, device, psi=level if native_psi else None)
+        row = {"truncation": level, "n": n, "method": method, "seed": seed}
+        row.update(_point(batches, metrics, reference, settings, options, modes_data))
+        row["version"] = __version__
+        rows.append(row)
+    return rows

@@ -1,0 +1,98 @@
+"""Sweep output: a terminal table, OUT.csv and OUT.json with every point, and OUT.png (matplotlib, Agg)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from ._io import atomic_write
+
+COLUMNS = ("truncation", "fid", "inception_score", "inception_score_std", "kid", "precision", "recall",
+           "density", "coverage", "modes_covered", "high_quality", "reverse_kl")
+LABELS = {"fid": "FID (lower is better)", "inception_score": "Inception Score (higher is better)",
+          "kid": "KID (lower is better)", "precision": "precision", "recall": "recall", "density": "density",
+          "coverage": "coverage", "modes_covered": "modes covered", "high_quality": "high-quality fraction",
+          "reverse_kl": "reverse KL to uniform (nats)"}
+
+
+def present(rows) -> list[str]:
+    return [c for c in COLUMNS if any(c in row for row in rows)]
+
+
+def table(rows) -> str:
+    columns = present(rows)
+    lines = ["  ".join(f"{c:>15}" for c in columns)]
+    for row in rows:
+        lines.append("  ".join(f"{row[c]:>15.6g}" if isinstance(row.get(c), (int, float)) else f"{'':>15}"
+                               for c in columns))
+    return "\n".join(lines)
+
+
+def write_csv(path: Path, rows) -> None:
+    columns = present(rows) + ["n", "method", "seed"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    with atomic_write(path, "w") as handle:
+        handle.write(buffer.getvalue())
+
+
+def write_json(path: Path, rows) -> None:
+    with atomic_write(path, "w") as handle:
+        json.dump(rows, handle, indent=2)
+
+
+def plot(path: Path, rows, title: str = "") -> None:
+    """IS against FID with each point labelled by its truncation, and each metric against truncation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = [c for c in present(rows) if c not in ("truncation", "inception_score_std")]
+    curve = "fid" in metrics and "inception_score" in metrics
+    panels = len(metrics) + curve
+    fig, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 3.8), squeeze=False)
+    axes = list(axes[0])
+    t = [row["truncation"] for row in rows]
+    if curve:
+        ax = axes.pop(0)
+        fid, score = [row["fid"] for row in rows], [row["inception_score"] for row in rows]
+        ax.plot(fid, score, "o-", color="tab:blue", label=f"{rows[0]['method']} truncation")
+        for x, y, level in zip(fid, score, t):
+            ax.annotate(f"{level:g}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.set_xlabel(LABELS["fid"])
+        ax.set_ylabel(LABELS["inception_score"])
+        ax.set_title("quality / diversity trade-off")
+        ax.legend(fontsize=8)
+    for ax, metric in zip(axes, metrics):
+        ax.plot(t, [row.get(metric) for row in rows], "o-", color="tab:orange", label=metric)
+        ax.set_xlabel(f"truncation ({rows[0]['method']})")
+        ax.set_ylabel(LABELS.get(metric, metric))
+        ax.set_title(metric)
+        ax.legend(fontsize=8)
+    fig.suptitle(title or f"truncation sweep, n={rows[0]['n']} per point, seed {rows[0]['seed']}")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    with atomic_write(path) as handle:
+        handle.write(buffer.getvalue())
+
+
+def write_outputs(out: str | Path, rows) -> list[Path]:
+    """OUT.csv, OUT.json and OUT.png (a suffix on ``out`` is dropped)."""
+    base = Path(out)
+    base = base.with_suffix("") if base.suffix in (".csv", ".json", ".png") else base
+    paths = [base.with_name(base.name + ext) for ext in (".csv", ".json", ".png")]
+    write_csv(paths[0], rows)
+    write_json(paths[1], rows)
+    try:
+        plot(paths[2], rows)
+    except ImportError:
+        import warnings
+        warnings.warn("matplotlib is not installed, so no plot was drawn: pip install matplotlib")
+        return paths[:2]
+    return paths
