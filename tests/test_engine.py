@@ -99,3 +99,14 @@ def test_non_finite_features_are_an_error(tmp_path, real_dir, weights):
     torch.save(state, tmp_path / "nan.pth")
     with pytest.raises(genmetrics.GenmetricsError, match="non-finite features"):
         genmetrics.compute_features(real_dir, dims=64, weights=tmp_path / "nan.pth", progress=False)
+
+
+def test_precision_is_opt_in_recorded_and_bf16_moves_features(real_images, weights):
+    exact = genmetrics.compute_features(real_images[:4], dims=64, logits=False, weights=weights, progress=False)
+    fast = genmetrics.compute_features(real_images[:4], dims=64, logits=False, weights=weights,
+                                       precision="bf16", progress=False)
+    assert exact.protocol["precision"] == "fp32" and fast.protocol["precision"] == "bf16"
+    # bf16 keeps 8 mantissa bits: features move by ~1e-2 relative, never the ~1e-7 of fp32 round-off.
+    assert 1e-4 < relative_error(fast.features, exact.features) < 0.3
+    with pytest.raises(genmetrics.GenmetricsError, match="tf32"):
+        genmetrics.compute_features(real_images[:2], weights=weights, precision="tf32", device="cpu")

@@ -85,3 +85,14 @@ def test_non_finite_statistics_are_rejected():
     sigma[0, 0] = np.nan
     with pytest.raises(GenmetricsError, match="non-finite"):
         frechet_distance(np.zeros(4), sigma, np.zeros(4), np.eye(4))
+
+
+@pytest.mark.parametrize("singular", [False, True])
+def test_torch_path_equals_scipy_path(singular):
+    # The GPU code path run on CPU tensors: the same float64 algorithm through another LAPACK binding.
+    from genmetrics.metrics.fid import trace_sqrt_product, trace_sqrt_product_torch
+
+    rng = np.random.default_rng(4)
+    n = 20 if singular else 400
+    s1, s2 = random_spd(rng, 64, n), random_spd(rng, 64, n)
+    assert trace_sqrt_product_torch(s1, s2, "cpu") == pytest.approx(trace_sqrt_product(s1, s2), rel=1e-10)

@@ -26,14 +26,15 @@ def feature_stream(images, *, dims: int = DEFAULTS.dims, logits: bool | None = F
                    batch_size: int = DEFAULTS.batch_size, workers: int | None = None,
                    skip_bad: bool = False, progress: bool = True, desc: str = "features",
                    extractor: str = "inception", extractor_size: int | None = None,
-                   extractor_weights=None, extractor_input: str = "float") -> FeatureStream:
+                   extractor_weights=None, extractor_input: str = "float",
+                   precision: str = "fp32") -> FeatureStream:
     """A ``FeatureStream`` over ``images`` with the given options (every public call goes through here).
 
     ``logits``: True to require the IS logits, None for "if the extractor has them", False for none.
     """
     loaded = load_extractor(extractor, resize=resize, weights=weights, device=device, size=extractor_size,
                             extractor_weights=extractor_weights, extractor_input=extractor_input,
-                            progress=progress)
+                            precision=precision, progress=progress)
     outputs, key = loaded.select(dims, logits)
     stream = FeatureStream(images, loaded, outputs, batch_size=batch_size, workers=workers,
                            skip_bad=skip_bad, progress=progress, desc=desc)

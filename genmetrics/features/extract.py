@@ -7,6 +7,7 @@ copied without blocking. Images of different sizes may share a batch: each size 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections import defaultdict
@@ -33,6 +34,23 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise GenmetricsError(f"--device {device} was asked for but no CUDA GPU is available; use --device cpu")
     return device
+
+
+@contextlib.contextmanager
+def precision_mode(precision: str, device: torch.device):
+    """fp32: nothing; tf32: allow TensorFloat-32 in CUDA matmuls and convs; bf16: autocast to bfloat16."""
+    if precision == "bf16":
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+            yield
+    elif precision == "tf32":
+        saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        try:
+            yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+    else:
+        yield
 
 
 class _Decoded(torch.utils.data.Dataset):
@@ -113,7 +131,9 @@ class FeatureStream:
         for _, x in groups:
             x = x.to(ex.device, non_blocking=True)
             x = ex.protocol.on_device(x).contiguous(memory_format=torch.channels_last)
-            for name, value in ex.model(x, self.outputs).items():
+            with precision_mode(ex.precision, ex.device):
+                out = ex.model(x, self.outputs)
+            for name, value in out.items():
                 parts[name].append(value.float().cpu())
         order = torch.cat([indices for indices, _ in groups])
         rank = torch.argsort(order)

@@ -59,8 +59,27 @@ def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
     return float(np.sqrt(_drop_round_off(eigenvalues)).sum())
 
 
-def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
-    """The Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2), in float64."""
+def trace_sqrt_product_torch(sigma1: np.ndarray, sigma2: np.ndarray, device) -> float:
+    """The same as ``trace_sqrt_product`` with torch.linalg in float64 on ``device`` (the GPU path)."""
+    import torch
+
+    s1 = torch.as_tensor(sigma1, dtype=torch.float64, device=device)
+    s2 = torch.as_tensor(sigma2, dtype=torch.float64, device=device)
+    factor, info = torch.linalg.cholesky_ex(s1)
+    if int(info) != 0:  # singular: eigendecomposition with round-off dropped, as on the CPU path
+        w, v = torch.linalg.eigh(s1)
+        w = torch.from_numpy(_drop_round_off(w.cpu().numpy())).to(device)
+        factor = v * w.sqrt()
+    inner = factor.T @ s2 @ factor
+    eigenvalues = torch.linalg.eigvalsh((inner + inner.T) / 2).cpu().numpy()
+    return float(np.sqrt(_drop_round_off(eigenvalues)).sum())
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2, device=None) -> float:
+    """The Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2), in float64.
+
+    ``device``: None or "cpu" for SciPy/LAPACK on the CPU; a CUDA device for torch.linalg there.
+    """
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
     sigma1, sigma2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != mu1.shape * 2:
@@ -71,7 +90,9 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
             raise GenmetricsError(f"{name} holds non-finite values")
     sigma1, sigma2 = (sigma1 + sigma1.T) / 2, (sigma2 + sigma2.T) / 2
     diff = mu1 - mu2
-    value = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt_product(sigma1, sigma2)
+    on_gpu = device is not None and str(device) != "cpu"
+    root = trace_sqrt_product_torch(sigma1, sigma2, device) if on_gpu else trace_sqrt_product(sigma1, sigma2)
+    value = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * root
     return max(float(value), 0.0)  # a true distance is >= 0; anything below is round-off
 
 
@@ -129,8 +150,12 @@ def fid(a, b, *, dims: int = DEFAULTS.dims, **options) -> FIDResult:
     for stats in (s1, s2):
         _check_sample_size(stats)
     meta = s1.meta if "resize" in s1.meta else s2.meta
+    from ..features.extract import resolve_device
+
+    device = resolve_device(options.get("device", "auto"))
     return FIDResult(
-        fid=frechet_distance(s1.mu, s1.sigma, s2.mu, s2.sigma), n1=s1.n, n2=s2.n, dims=s1.dims,
+        fid=frechet_distance(s1.mu, s1.sigma, s2.mu, s2.sigma, device if device.type == "cuda" else None),
+        n1=s1.n, n2=s2.n, dims=s1.dims,
         resize=meta.get("resize"), weights_sha256=meta.get("weights_sha256"),
         weights_canonical=meta.get("weights_canonical"), inputs=[s1.source, s2.source],
         skipped=[s1.meta.get("skipped", 0), s2.meta.get("skipped", 0)])
