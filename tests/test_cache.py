@@ -1,6 +1,8 @@
 """The content-keyed cache: hits, misses on any change, content hashing, the CLI."""
 import os
 
+import numpy as np
+
 import pytest
 from click.testing import CliRunner
 
@@ -61,3 +63,31 @@ def test_cache_cli(cached, weights):
     assert listing.exit_code == 0 and "1 entries" in listing.output and "imgs" in listing.output
     assert "removed 1 entries" in runner.invoke(cli, ["cache", "clear"]).output
     assert "0 entries" in runner.invoke(cli, ["cache", "list"]).output
+
+
+def test_interrupted_statistics_resume_from_the_last_checkpoint(cached, weights, monkeypatch):
+    import genmetrics.features.compute as compute
+
+    write_image_folder(cached, synthetic_images(12, size=16, seed=3))
+    expected = genmetrics.compute_statistics(cached, dims=64, weights=weights, progress=False, cache=False)
+    monkeypatch.setattr(compute, "CHECKPOINT_SECONDS", -1.0)  # checkpoint after every batch
+    original_update, calls = genmetrics.RunningStats.update, []
+
+    def interrupted(self, x):
+        calls.append(len(x))
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # Ctrl-C during the third batch
+        original_update(self, x)
+    monkeypatch.setattr(genmetrics.RunningStats, "update", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        genmetrics.compute_statistics(cached, dims=64, weights=weights, progress=False, batch_size=3)
+    assert list((cached.parent / "cache").glob("*.partial.npz"))
+    calls.clear()
+    monkeypatch.setattr(genmetrics.RunningStats, "update", lambda self, x: (calls.append(len(x)),
+                                                                              original_update(self, x)))
+    resumed = genmetrics.compute_statistics(cached, dims=64, weights=weights, progress=False, batch_size=3)
+    assert sum(calls) == 6  # only the images after the two completed batches were extracted again
+    assert resumed.n == 12 and not list((cached.parent / "cache").glob("*.partial.npz"))
+    # Same features, float64 sums in the same order: equal to round-off.
+    np.testing.assert_allclose(resumed.mu, expected.mu, rtol=1e-12)
+    np.testing.assert_allclose(resumed.sigma, expected.sigma, rtol=1e-9, atol=1e-12)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 import os
+import time
 
 from .. import cache as content_cache
 from .. import distributed
@@ -180,9 +181,7 @@ def compute_statistics(images, *, dims: int = DEFAULTS.dims, **options) -> Stati
         cached = load_statistics(entry)
         cached.source = stream.source.name
         return cached
-    acc = RunningStats()
-    for _, feats in stream:
-        acc.update(feats[stream.feature_key])
+    acc = _accumulate(stream, entry)
     acc.all_reduce()
     stream.skipped = [name for names in distributed.gather_objects(stream.skipped) for name in names]
     if acc.n == 0:
@@ -194,6 +193,33 @@ def compute_statistics(images, *, dims: int = DEFAULTS.dims, **options) -> Stati
     if entry is not None and acc.n > 1 and distributed.is_main():
         save_statistics(entry, Statistics(stats.mu, stats.sigma, stats.n, {**meta, "source": stats.source}))
     return stats
+
+
+CHECKPOINT_SECONDS = 30.0  # how often an interrupted statistics run can lose at most this much work
+
+
+def _accumulate(stream: FeatureStream, entry: Path | None) -> RunningStats:
+    """Stream the features into float64 sums; with a cache entry (and one process), checkpoint the sums
+    beside it every CHECKPOINT_SECONDS and resume from such a checkpoint instead of starting over."""
+    acc = RunningStats()
+    partial = entry.with_name(entry.name.replace(".npz", ".partial.npz")) if entry is not None else None
+    resumable = partial is not None and not distributed.active()
+    if resumable and partial.is_file():
+        with np.load(partial, allow_pickle=False) as data:
+            stream.start = int(data["done"])
+            acc.n, acc.sum, acc.outer = int(data["n"]), torch.from_numpy(data["sum"]), torch.from_numpy(data["outer"])
+            stream.skipped = [str(f) for f in data["skipped"]]
+    last = time.monotonic()
+    for indices, feats in stream:
+        acc.update(feats[stream.feature_key])
+        if resumable and time.monotonic() - last > CHECKPOINT_SECONDS:
+            with atomic_write(partial) as handle:
+                np.savez(handle, done=indices[-1] + 1, n=acc.n, sum=acc.sum.cpu().numpy(),
+                         outer=acc.outer.cpu().numpy(), skipped=np.array(stream.skipped, dtype=str))
+            last = time.monotonic()
+    if resumable and partial.is_file():
+        partial.unlink()
+    return acc
 
 
 def compute_logits(images, **options) -> tuple[np.ndarray, dict]:

@@ -112,6 +112,7 @@ class FeatureStream:
     progress: bool = True
     desc: str = "features"
     feature_key: str = "2048"  # which of ``outputs`` are the features (the rest: logits)
+    start: int = 0  # skip the first ``start`` images (a resumed run)
     n: int = 0
     skipped: list = field(default_factory=list)
 
@@ -156,6 +157,8 @@ class FeatureStream:
         dataset = _Decoded(source, self.extractor.protocol)
         if distributed.active():
             dataset = torch.utils.data.Subset(dataset, distributed.shard(len(source), self.batch_size))
+        elif self.start:
+            dataset = torch.utils.data.Subset(dataset, range(self.start, len(source)))
         loader = torch.utils.data.DataLoader(
             dataset, batch_size=self.batch_size, shuffle=False,
             num_workers=workers, collate_fn=_collate, worker_init_fn=_worker_init if workers else None,
@@ -181,7 +184,8 @@ class FeatureStream:
     def __iter__(self):
         total = None
         if not isinstance(self.source, IterableSource):
-            total = len(distributed.shard(len(self.source), self.batch_size)) if distributed.active() else len(self.source)
+            total = (len(distributed.shard(len(self.source), self.batch_size)) if distributed.active()
+                     else len(self.source) - self.start)
         batches = self._iterable_batches() if total is None else self._indexed_batches()
         with torch.inference_mode(), tqdm(total=total, unit="img", desc=self.desc, leave=False,
                                           disable=not (self.progress and distributed.is_main()),
