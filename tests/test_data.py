@@ -141,3 +141,13 @@ def test_bad_arrays(tmp_path):
     with pytest.raises(GenmetricsError, match="several arrays"):
         open_images(tmp_path / "multi.npz")
     assert isinstance(open_images(np.zeros((1, 2, 2, 3), np.uint8)), ArraySource)
+
+
+def test_list_of_paths_keeps_the_given_order(tmp_path):
+    for i in range(3):
+        Image.fromarray(rgb(i)).save(tmp_path / f"{i}.png")
+    source = open_images([tmp_path / "2.png", str(tmp_path / "0.png")])
+    assert len(source) == 2 and np.array_equal(source.load(0), rgb(2))
+    assert source.item_name(1).endswith("0.png")
+    with pytest.raises(GenmetricsError, match="does not exist"):
+        open_images([tmp_path / "9.png"])

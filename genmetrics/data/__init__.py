@@ -1,6 +1,6 @@
 """Image sources: folders, zips, npy/npz arrays, tensors and iterables -> HxWx3 uint8 images."""
-from .sources import (IMAGE_EXTENSIONS, ArraySource, BadImage, FolderSource, IterableSource, Source,
+from .sources import (IMAGE_EXTENSIONS, ArraySource, BadImage, FileListSource, FolderSource, IterableSource, Source,
                       ZipSource, load_array_file, open_images)
 
-__all__ = ["IMAGE_EXTENSIONS", "ArraySource", "BadImage", "FolderSource", "IterableSource", "Source",
+__all__ = ["IMAGE_EXTENSIONS", "ArraySource", "BadImage", "FileListSource", "FolderSource", "IterableSource", "Source",
            "ZipSource", "load_array_file", "open_images"]

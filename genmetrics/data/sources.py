@@ -4,8 +4,8 @@
   - a folder (searched recursively; extensions matched case-insensitively; files in sorted path order),
   - a single image file, a ``.zip`` of images,
   - a ``.npy`` / ``.npz`` file holding a uint8 array (N,H,W,C), (N,C,H,W) or (N,H,W), 1 or 3 channels,
-  - in Python also a torch tensor or numpy array batch (uint8, or float in [0, 1]) or any iterable of
-    such batches.
+  - in Python also a list of image paths, a torch tensor or numpy array batch (uint8, or float in
+    [0, 1]) or any iterable of such batches.
 Indexable sources decode one image at a time (in DataLoader workers); an iterable is consumed in order.
 """
 from __future__ import annotations
@@ -71,6 +71,19 @@ class FolderSource(Source):
 
     def load(self, index):
         return _decode(self.item_name(index), self.item_name(index))
+
+
+class FileListSource(FolderSource):
+    """An explicit list of image files, in the given order."""
+
+    def __init__(self, paths: list[Path]):
+        missing = [p for p in paths if not p.is_file()]
+        if missing:
+            raise GenmetricsError(f"{missing[0]} does not exist ({len(missing)} of the {len(paths)} listed files)")
+        self.root, self.files, self.name = Path(), [str(p) for p in paths], f"<list of {len(paths)} files>"
+
+    def item_name(self, index):
+        return self.files[index]
 
 
 class ZipSource(Source):
@@ -218,6 +231,8 @@ def open_images(images, name: str | None = None) -> Source | IterableSource:
             return FolderSource(path, [path.name])
         raise GenmetricsError(f"{path}: unsupported file type {suffix or '(none)'}; give a folder, a .zip, "
                               f"a .npy/.npz array or an image ({', '.join(IMAGE_EXTENSIONS)})")
+    if isinstance(images, (list, tuple)) and images and all(isinstance(p, (str, os.PathLike)) for p in images):
+        return FileListSource([Path(p).expanduser() for p in images])
     if isinstance(images, (torch.Tensor, np.ndarray)):
         return ArraySource(images, name or f"<{type(images).__name__} {tuple(images.shape)}>")
     if hasattr(images, "__iter__"):
