@@ -132,3 +132,26 @@ def test_bad_option_values(real_dir, weights):
     fails_cleanly(["is", real_dir, "--weights", weights, "--splits", "100"], "splits")
     fails_cleanly(["fid", real_dir, real_dir, "--weights", weights, "--batch-size", "0"], "--batch-size")
     fails_cleanly(["fid", real_dir, real_dir, "--weights", weights, "--device", "cuda:7"], "--device")
+
+
+# ---------------------------------------------------------------- eval, kid, prdc, fid --infinity
+def test_eval_json_and_shortcuts(tmp_path, real_dir, fake_dir, weights):
+    feats = {}
+    for name, folder in (("real", real_dir), ("fake", fake_dir)):
+        feats[name] = tmp_path / f"{name}.npz"
+        assert run("features", folder, "-o", feats[name], "--weights", weights, "--dims", "64", "-q")[0] == 0
+    code, out, _ = run("eval", feats["real"], feats["fake"], "--metrics", "fid,is,kid,precision,recall,density,"
+                       "coverage", "--kid-subsets", "3", "--splits", "2", "--bootstrap", "5", "--json")
+    assert code == 0, out
+    result = json.loads(out)
+    for key in ("fid", "inception_score", "kid", "kid_std", "precision", "recall", "density", "coverage"):
+        assert key in result
+    assert result["protocol"]["pr_k"] == 3 and set(result["bootstrap"]["intervals"]) >= {"fid", "kid"}
+    code, out, _ = run("kid", feats["real"], feats["fake"], "--kid-subsets", "3", "--json")
+    assert code == 0 and json.loads(out)["kid"] == pytest.approx(result["kid"], rel=1e-12)
+    code, out, _ = run("prdc", feats["real"], feats["fake"])
+    assert code == 0 and "precision" in out and "coverage" in out
+    code, out, _ = run("fid", feats["real"], feats["fake"], "--infinity", "--infinity-points", "3",
+                       "--infinity-min", "12", "--json")
+    assert code == 0 and len(json.loads(out)["points"]) == 3
+    fails_cleanly(["eval", feats["real"], feats["fake"], "--metrics", "fid,nope"], "unknown metric", "nope")

@@ -1,0 +1,185 @@
+"""Mode coverage of 2-D samples on a mixture of Gaussians: the ring and grid of VEEGAN and PacGAN.
+
+The two mixtures are those of PacGAN's ``synthetic_data_experiments`` (Lin et al. 2018, Section 5.1;
+``2DRing_GAN&PacGAN/config.py`` and ``2DGrid_GAN&PacGAN/config.py``), which follow VEEGAN (Srivastava et
+al. 2017, Section 5.1):
+
+- ``ring8``: 8 Gaussians with means (cos 2 pi k / 8, sin 2 pi k / 8), radius 1, std 0.01;
+- ``grid25``: 25 Gaussians with means {-4, -2, 0, 2, 4}^2, std 0.05.
+
+The measures are those of PacGAN's ``MetricLogger`` (``pacgan/extensions.py``), with its threshold
+``dis_thre=3``:
+
+- each sample goes to the mode nearest in standardised distance |x - mu_k| / std_k; it is *high quality*
+  when that distance is below 3 (three standard deviations);
+- a mode is *covered* when at least one high-quality sample went to it;
+- ``high_quality`` is the fraction of all samples that are high quality;
+- ``reverse_kl`` is KL(p || u) = sum_k p_k log(K p_k) in nats, where p_k = n_k / sum_j n_j is the
+  histogram of the high-quality samples over the K modes and u the uniform one (the true mode weights).
+  Empty bins contribute 0 (0 log 0 = 0), as PacGAN's ``JSD.KLD`` skips p = 0 terms, so the value is
+  finite and at most log K (all samples in one mode); it is 0 for a perfectly balanced histogram. With no
+  high-quality sample at all p is undefined (PacGAN divides 0 by 0) and we report None.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from ..errors import GenmetricsError
+
+# Three standard deviations: PacGAN MetricLogger(dis_thre=3); VEEGAN Section 5.1.
+HIGH_QUALITY_STDS = 3.0
+# 2,500 samples per evaluation: PacGAN config.py num_log_figure_sample and Table 1; VEEGAN Section 5.1.
+DEFAULT_SAMPLES = 2500
+
+
+@dataclass(frozen=True)
+class GaussianMixture2D:
+    """An equal-weight mixture of isotropic 2-D Gaussians with a common standard deviation."""
+
+    name: str
+    means: tuple  # ((x, y), ...)
+    std: float
+
+    @property
+    def n_modes(self) -> int:
+        return len(self.means)
+
+    def means_array(self) -> np.ndarray:
+        return np.asarray(self.means, dtype=np.float64)
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` float32 points (n, 2): a uniform mode index, then Gaussian noise, from ``generator``."""
+        modes = torch.randint(self.n_modes, (n,), generator=generator)
+        noise = torch.randn(n, 2, generator=generator)
+        return torch.tensor(self.means, dtype=torch.float32)[modes] + self.std * noise
+
+    def extent(self) -> float:
+        """Half the side of a square around the origin that holds every mode with a margin (for plots)."""
+        return float(np.abs(self.means_array()).max()) * 1.5
+
+
+# ring8: radius 1, std 0.01 (PacGAN 2DRing config.py: MEANS cos/sin(2 pi k / 8), VARIANCES 0.01 ** 2).
+RING8 = GaussianMixture2D("ring8", tuple((math.cos(2 * math.pi * k / 8), math.sin(2 * math.pi * k / 8))
+                                         for k in range(8)), 0.01)
+# grid25: means {-4,-2,0,2,4}^2, std 0.05 (PacGAN 2DGrid config.py: range(-4, 5, 2), VARIANCES 0.05 ** 2).
+GRID25 = GaussianMixture2D("grid25", tuple((float(i), float(j)) for i in range(-4, 5, 2)
+                                           for j in range(-4, 5, 2)), 0.05)
+MIXTURES = {m.name: m for m in (RING8, GRID25)}
+
+
+def get_mixture(name: str) -> GaussianMixture2D:
+    """The mixture called ``name`` (``ring8`` or ``grid25``)."""
+    try:
+        return MIXTURES[name]
+    except KeyError:
+        raise GenmetricsError(f"unknown toy data {name!r}: choose one of {', '.join(MIXTURES)}") from None
+
+
+@dataclass
+class ModeCoverage:
+    """Mode coverage of a sample set; ``counts`` holds the high-quality samples per mode."""
+
+    modes_covered: int
+    n_modes: int
+    high_quality: float
+    reverse_kl: float | None
+    n: int
+    data: str
+    counts: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def leading(self) -> tuple:
+        """The value training maximises: modes covered, then the high-quality fraction."""
+        return (self.modes_covered, self.high_quality)
+
+
+def reverse_kl_to_uniform(counts) -> float | None:
+    """KL(p || uniform) in nats for the histogram ``counts``; 0 log 0 = 0; None for an empty histogram."""
+    counts = np.asarray(counts, dtype=np.float64)
+    total = counts.sum()
+    if total == 0:
+        return None
+    p = counts[counts > 0] / total
+    return float(np.sum(p * np.log(p * counts.size)))
+
+
+def _as_points(samples) -> np.ndarray:
+    points = samples.detach().cpu().numpy() if isinstance(samples, torch.Tensor) else np.asarray(samples)
+    if points.ndim != 2 or points.shape[1] != 2 or points.shape[0] == 0:
+        raise GenmetricsError(f"mode coverage needs 2-D points of shape (N, 2), got shape {points.shape}")
+    if not np.issubdtype(points.dtype, np.number):
+        raise GenmetricsError(f"mode coverage needs numeric points, got dtype {points.dtype}")
+    points = points.astype(np.float64)
+    if not np.isfinite(points).all():
+        raise GenmetricsError(f"{int((~np.isfinite(points)).any(axis=1).sum())} of the points are not finite")
+    return points
+
+
+def mode_coverage(samples, data: str | GaussianMixture2D = "ring8",
+                  threshold: float = HIGH_QUALITY_STDS) -> ModeCoverage:
+    """Modes covered, high-quality fraction and reverse KL of ``samples`` (N, 2) on ``data``.
+
+    ``samples``: a numpy array or tensor of points. ``data``: ``"ring8"``, ``"grid25"`` or a mixture.
+    ``threshold``: the high-quality radius in standard deviations (3, as PacGAN and VEEGAN).
+    """
+    mixture = get_mixture(data) if isinstance(data, str) else data
+    points = _as_points(samples)
+    means = mixture.means_array()
+    nearest, best = np.empty(len(points), np.int64), np.empty(len(points))
+    for start in range(0, len(points), 65536):  # bounded memory: 65536 x K distances at a time
+        block = points[start:start + 65536]
+        distances = np.sqrt(((block[:, None, :] - means[None, :, :]) ** 2).sum(axis=2)) / mixture.std
+        nearest[start:start + 65536] = distances.argmin(axis=1)
+        best[start:start + 65536] = distances.min(axis=1)
+    good = best < threshold
+    counts = np.bincount(nearest[good], minlength=mixture.n_modes)
+    return ModeCoverage(modes_covered=int((counts > 0).sum()), n_modes=mixture.n_modes,
+                        high_quality=float(good.mean()), reverse_kl=reverse_kl_to_uniform(counts),
+                        n=int(len(points)), data=mixture.name, counts=[int(c) for c in counts])
+
+
+def mode_coverage_of(samples, data: str | None = None, *, n: int = DEFAULT_SAMPLES, seed: int = 0,
+                     threshold: float = HIGH_QUALITY_STDS) -> ModeCoverage:
+    """``mode_coverage`` of a .npy/.npz file of float (N, 2) points, an array, or a toy run folder or
+    checkpoint (``n`` samples drawn with ``seed``). ``data`` defaults to the run's data for a run."""
+    from pathlib import Path
+
+    if isinstance(samples, (str, Path)):
+        path = Path(samples).expanduser()
+        if path.is_dir() or path.suffix.lower() == ".pt":
+            from ..trainers.generator import load_generator
+
+            generator = load_generator(path)
+            if generator.kind != "toy":
+                raise GenmetricsError(f"{path} is a {generator.config.data} image model; mode coverage needs a "
+                                      f"model of 2-D toy data (ring8, grid25)")
+            data = data or generator.config.data
+            samples = generator.sample(n, seed)[0]
+        elif path.suffix.lower() in (".npy", ".npz") and path.is_file():
+            samples = _load_points(path)
+        else:
+            raise GenmetricsError(f"{path}: give a .npy of float (N, 2) points, or a toy run folder")
+    if data is None:
+        raise GenmetricsError(f"--data is needed to score points: one of {', '.join(MIXTURES)}")
+    return mode_coverage(samples, data, threshold)
+
+
+def _load_points(path) -> np.ndarray:
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            return loaded
+        with loaded:
+            keys = list(loaded.keys())
+            key = "samples" if "samples" in keys else keys[0] if len(keys) == 1 else None
+            if key is None:
+                raise GenmetricsError(f"{path} holds several arrays ({', '.join(keys)}); name the points 'samples'")
+            return loaded[key]
+    except (ValueError, OSError) as exc:
+        raise GenmetricsError(f"{path}: cannot read the array file ({exc})") from None

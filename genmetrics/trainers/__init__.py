@@ -1,0 +1,20 @@
+"""Reference GAN trainers on one shared training loop, and the generators they produce.
+
+    from genmetrics.trainers import train, load_generator
+    train("dcgan", "digits", "runs/digits")                  # run folder: config, checkpoints, samples
+    g = load_generator("runs/digits")                         # callable z -> images in [-1, 1]
+    images, _ = g.sample(1000, seed=0)
+
+Families (one file each, defaults cited there): gan, dcgan, lsgan, wgan, wgan-gp, acgan, unrolled.
+"""
+from .base import FAMILIES, Family, get_family
+from .config import TrainConfig
+from .data import open_training_data
+from .generator import LoadedGenerator, load_generator, sample_noise, write_samples
+from .loop import TrainingInterrupted, TrainResult, prepare, train
+
+MODELS = ("gan", "dcgan", "lsgan", "wgan", "wgan-gp", "acgan", "unrolled")
+
+__all__ = ["FAMILIES", "MODELS", "Family", "LoadedGenerator", "TrainConfig", "TrainResult", "TrainingInterrupted",
+           "get_family", "load_generator", "open_training_data", "prepare", "sample_noise", "train",
+           "write_samples"]

@@ -1,0 +1,98 @@
+"""What a GAN family is: its published defaults and its losses, plugged into the one training loop.
+
+A family (one small file each: gan.py, dcgan.py, ...) subclasses ``Family``, fills ``image_defaults`` and
+``toy_defaults`` with its published hyperparameters (each cited), and implements the discriminator and
+generator losses. The loop (loop.py) draws data and noise, calls these, and steps the optimisers.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import GenmetricsError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .loop import TrainingState
+
+FAMILIES: dict[str, "Family"] = {}
+
+
+def register(cls):
+    """Class decorator: register one instance of a family under ``cls.name``."""
+    if not cls.name or cls.name in FAMILIES:
+        raise ValueError(f"family name {cls.name!r} is empty or already registered")
+    FAMILIES[cls.name] = cls()
+    return cls
+
+
+def get_family(name: str) -> "Family":
+    """The registered family ``name``; a GenmetricsError listing the choices otherwise."""
+    from . import acgan, dcgan, gan, lsgan, unrolled, wgan, wgan_gp  # noqa: F401  (they register)
+
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise GenmetricsError(f"unknown model {name!r}: choose one of {', '.join(sorted(FAMILIES))}") from None
+
+
+class Family:
+    """One GAN family: defaults + losses. Subclasses override what differs."""
+
+    name: str = ""
+    citation: str = ""
+    # Image architecture: "conv" (DCGAN-style, Radford et al. 2015) or "mlp" (Goodfellow et al. 2014).
+    arch: str = "conv"
+    # Class-conditional generator and auxiliary classifier (ACGAN).
+    conditional: bool = False
+    # Hyperparameters (TrainConfig field names) for image data and for 2-D toy data.
+    image_defaults: dict = {}
+    toy_defaults: dict = {}
+
+    def check(self, config) -> None:
+        """GenmetricsError for settings this family cannot train with."""
+
+    def discriminator_loss(self, run: "TrainingState", real, labels, gen: torch.Generator):
+        """(loss to minimise, {name: float}) for one discriminator/critic update."""
+        fake = run.fake(real.shape[0], gen).detach()
+        gamma = run.config.r1_gamma
+        real = real.requires_grad_(True) if gamma else real
+        out_real = run.D(real)
+        loss = bce_with_target(out_real, 1.0) + bce_with_target(run.D(fake), 0.0)
+        logs = {"loss_d": loss.item()}
+        if gamma:
+            penalty = r1_penalty(out_real, real)
+            loss = loss + gamma / 2 * penalty
+            logs["r1"] = penalty.item()
+        return loss, logs
+
+    def generator_loss(self, run: "TrainingState", real, labels, gen: torch.Generator):
+        """(loss to minimise, {name: float}) for one generator update.
+
+        Non-saturating loss, -log D(G(z)): Goodfellow et al. 2014, Section 3 ("rather than training G to
+        minimize log(1 - D(G(z))) we can train G to maximize log D(G(z))").
+        """
+        fake = run.fake(real.shape[0], gen)
+        loss = bce_with_target(run.D(fake), 1.0)
+        return loss, {"loss_g": loss.item()}
+
+    def after_discriminator_step(self, run: "TrainingState") -> None:
+        """Hook after each discriminator update (WGAN clips the weights here)."""
+
+
+def bce_with_target(logits: torch.Tensor, target: float) -> torch.Tensor:
+    """Binary cross-entropy of the discriminator's logits (first output column) against a constant."""
+    logits = adversarial_output(logits)
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+def r1_penalty(out_real: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """E |grad_x D(x)|^2 on real data: the R1 penalty of Mescheder, Geiger & Nowozin 2018 (Eq. 9)."""
+    (grad,) = torch.autograd.grad(adversarial_output(out_real).sum(), real, create_graph=True)
+    return grad.flatten(1).pow(2).sum(dim=1).mean()
+
+
+def adversarial_output(output: torch.Tensor) -> torch.Tensor:
+    """The real/fake score: column 0 of the discriminator output (ACGAN appends class logits)."""
+    return output[:, 0]

@@ -1,0 +1,221 @@
+"""The training configuration: one frozen record, saved in config.json and inside every checkpoint.
+
+Resolution order (later wins): ``COMMON[kind]`` (kind = "image" or "toy") -> the family's
+``image_defaults`` / ``toy_defaults`` (published values, cited in each family file) -> the dataset's
+practical defaults (``DATASET_DEFAULTS``: run length, resolution) -> the user's options. ``--dry-run``
+prints the result.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from .._version import __version__
+from ..errors import GenmetricsError
+from .base import get_family
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a run (and so the weights it ends at)."""
+
+    model: str
+    data: str
+    out: str
+    kind: str = "image"                # "image" or "toy" (2-D points)
+    steps: int = 0                     # generator updates
+    epochs: float | None = None        # if given, steps = ceil(epochs * n_train / (batch_size * n_critic))
+    batch_size: int = 128
+    seed: int = 0
+    device: str = "auto"
+    data_root: str | None = None
+    image_size: int | None = None
+    channels: int | None = None
+    num_classes: int | None = None
+    n_train: int | None = None
+    z_dim: int = 100
+    g_width: int = 64                  # conv: channels of the last generator block; mlp: hidden units
+    d_width: int = 64
+    g_depth: int = 2                   # mlp only: hidden layers
+    d_depth: int = 2
+    g_batchnorm: bool = True
+    d_norm: str = "batch"              # "batch" or "none"
+    d_activation: str = "leakyrelu"    # "leakyrelu", "relu" or "maxout"
+    maxout_pieces: int = 5
+    init_std: float = 0.02             # N(0, std) init (Radford 2015, Sec. 4); 0: PyTorch's default init
+    optimizer: str = "adam"            # "adam" or "rmsprop"
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    lr_decay: str = "none"             # "none" or "linear" (to 0 at the last step)
+    n_critic: int = 1                  # discriminator updates per generator update
+    pack: int = 1                      # PacGAN packing: D judges groups of `pack` samples (Lin et al. 2018)
+    clip_value: float | None = None    # wgan weight clipping
+    gp_lambda: float | None = None     # wgan-gp gradient penalty weight
+    r1_gamma: float = 0.0              # R1 penalty on real data (Mescheder et al. 2018) for the BCE losses
+    unroll_steps: int | None = None    # unrolled: discriminator steps unrolled into the generator loss
+    eval_every: int = 0                # 0: no evaluation while training
+    eval_n: int = 2000
+    eval_ref: str | None = None        # folder or statistics npz; None: the training data
+    weights: str | None = None         # FID Inception weights file for evaluation
+    sample_every: int = 500
+    checkpoint_every: int = 1000
+    log_every: int = 50
+    version: str = __version__
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+COMMON = {
+    "image": dict(
+        # z: 100 dimensions (Radford et al. 2015, Section 4: "a 100 dimensional uniform distribution Z";
+        # we draw N(0, I) as pytorch/examples dcgan does, so truncation applies).
+        z_dim=100,
+        # ngf = ndf = 64: pytorch/examples dcgan main.py defaults.
+        g_width=64, d_width=64,
+        # 25 epochs: pytorch/examples dcgan main.py --niter default.
+        epochs=25, eval_every=0, eval_n=2000, sample_every=500, checkpoint_every=1000, log_every=50,
+    ),
+    "toy": dict(
+        # Tuned on this package's CPU benchmark (benchmarks/toy_modes.py); docs/trainers.md has the numbers.
+        # PacGAN's reference: G 4 x 400 ReLU + batch norm, z 2-d; D 3 x 200 maxout (5 pieces); Adam 1e-4,
+        # beta1 0.8; batch 100 (synthetic_data_experiments/2DRing_GAN&PacGAN/config.py, pacgan_task.py).
+        z_dim=2, g_width=400, g_depth=4, g_batchnorm=True, d_width=200, d_depth=3, d_norm="none",
+        d_activation="maxout", maxout_pieces=5, batch_size=100,
+        steps=6000, eval_every=500, eval_n=2500, sample_every=1000, checkpoint_every=1000, log_every=50,
+    ),
+}
+
+# Practical defaults per dataset: resolution and run length, not hyperparameters.
+DATASET_DEFAULTS = {
+    # digits: 1,797 8x8 images upsampled to 32; ~1 minute on a laptop CPU with dcgan (see docs/trainers.md).
+    "digits": dict(image_size=32, epochs=None, steps=600, g_width=32, d_width=32, sample_every=100),
+    "mnist": dict(image_size=28),
+    "fashion-mnist": dict(image_size=28),
+    "cifar10": dict(image_size=32),
+}
+
+# What --resume may change; everything else must match the stored run (it determines the weights).
+RESUMABLE = ("steps", "epochs", "device", "eval_every", "eval_n", "eval_ref", "weights", "sample_every",
+             "checkpoint_every", "log_every")
+CHOICES = {"kind": ("image", "toy"), "d_norm": ("batch", "none"),
+           "d_activation": ("leakyrelu", "relu", "maxout"), "optimizer": ("adam", "rmsprop"),
+           "lr_decay": ("none", "linear")}
+
+
+def parse_setting(text: str) -> tuple[str, object]:
+    """``"key=value"`` from ``--set`` -> (key, value typed like the TrainConfig field)."""
+    key, sep, raw = text.partition("=")
+    key = key.strip().replace("-", "_")
+    types = {f.name: f.type for f in fields(TrainConfig)}
+    if not sep or key not in types:
+        raise GenmetricsError(f"--set {text!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(types))}")
+    raw = raw.strip()
+    if raw.lower() in ("none", "null"):
+        return key, None
+    kind = str(types[key])
+    try:
+        if kind.startswith("bool"):
+            if raw.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(raw)
+            return key, raw.lower() in ("true", "1")
+        if kind.startswith("int"):
+            return key, int(raw)
+        if kind.startswith("float"):
+            return key, float(raw)
+    except ValueError:
+        raise GenmetricsError(f"--set {text!r}: {key} needs a {kind.split(' ')[0]} value") from None
+    return key, raw
+
+
+def resolve_config(model: str, data, out: str | Path, overrides: dict) -> TrainConfig:
+    """The full configuration for ``model`` on the opened training data ``data`` (see data.py).
+
+    ``overrides``: TrainConfig fields the user set (None values are ignored).
+    """
+    family = get_family(model)
+    values = dict(COMMON[data.kind])
+    values.update(family.toy_defaults if data.kind == "toy" else family.image_defaults)
+    values.update(DATASET_DEFAULTS.get(data.name, {}) if data.kind == "image" else {})
+    user = {k: v for k, v in overrides.items() if v is not None}
+    if "steps" in user and "epochs" in user:
+        raise GenmetricsError("give --steps or --epochs, not both")
+    if "steps" in user:
+        values["epochs"] = None
+    if "epochs" in user:
+        values.pop("steps", None)
+    values.update(user)
+    values.update(model=model, data=data.name, out=str(out), kind=data.kind, image_size=data.image_size,
+                  channels=data.channels, num_classes=data.num_classes if family.conditional else None,
+                  n_train=data.n_train)
+    if family.conditional and not data.num_classes:
+        raise GenmetricsError(f"--data {data.name}: {model} needs class labels; give a folder with one "
+                              f"subfolder per class, a labelled dataset (digits, mnist, ...) or toy data")
+    if values.get("epochs") is not None:
+        if data.kind == "toy":
+            raise GenmetricsError("toy data is drawn fresh every step and has no epochs: use --steps")
+        batches = values["epochs"] * data.n_train / values.get("batch_size", TrainConfig.batch_size)
+        values["steps"] = max(1, math.ceil(batches / values.get("n_critic", 1)))
+    config = TrainConfig.from_dict(values)
+    check_config(config)
+    return config
+
+
+def check_config(config: TrainConfig) -> None:
+    """GenmetricsError for impossible values, naming the option."""
+    for name in ("steps", "batch_size", "z_dim", "g_width", "d_width", "n_critic", "pack", "eval_n", "log_every"):
+        if getattr(config, name) < 1:
+            raise GenmetricsError(f"{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")
+    for name in ("eval_every", "sample_every", "checkpoint_every"):
+        if getattr(config, name) < 0:
+            raise GenmetricsError(f"--{name.replace('_', '-')} must be 0 (off) or positive")
+    for name, allowed in CHOICES.items():
+        if getattr(config, name) not in allowed:
+            raise GenmetricsError(f"{name} must be one of {', '.join(allowed)}, got {getattr(config, name)!r}")
+    if config.lr_g <= 0 or config.lr_d <= 0:
+        raise GenmetricsError("learning rates must be positive")
+    if config.batch_size % config.pack:
+        raise GenmetricsError(f"batch_size {config.batch_size} must be a multiple of pack {config.pack}")
+    if config.pack > 1 and config.num_classes:
+        raise GenmetricsError("pack > 1 cannot be combined with a class-conditional model (acgan)")
+    get_family(config.model).check(config)
+
+
+def resume_config(stored: dict, overrides: dict) -> TrainConfig:
+    """The stored configuration with the options --resume may change applied; others must match."""
+    values = dict(stored)
+    for key, value in overrides.items():
+        if value is None or values.get(key) == value:
+            continue
+        if key not in RESUMABLE:
+            raise GenmetricsError(f"--resume continues the stored run, whose {key} is {values.get(key)!r}; "
+                                  f"drop the option (or start a new run in another --out)")
+        values[key] = value
+    if overrides.get("epochs") is not None:
+        if values["kind"] == "toy":
+            raise GenmetricsError("toy data is drawn fresh every step and has no epochs: use --steps")
+        batches = overrides["epochs"] * values["n_train"] / values["batch_size"]
+        values["steps"] = max(1, math.ceil(batches / values["n_critic"]))
+    elif overrides.get("steps") is not None:
+        values["epochs"] = None
+    config = TrainConfig.from_dict(values)
+    check_config(config)
+    return config
+
+
+def write_config(path: Path, config: TrainConfig) -> None:
+    from .._io import atomic_write
+
+    with atomic_write(path, "w") as handle:
+        json.dump(config.to_dict(), handle, indent=2)
+        handle.write("\n")

@@ -1,0 +1,161 @@
+"""A trained generator as a plain callable, and deterministic sampling from it.
+
+Sample i's latent vector (and class) is row i % 1000 of chunk i // 1000, and chunk c is drawn from a
+generator seeded by (seed, c): the same seed gives the same samples whatever the batch size, and the
+first n samples of a larger draw are the n samples of a smaller one.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .._io import atomic_write
+from ..errors import GenmetricsError
+from ..features.extract import resolve_device
+from .checkpoint import find_checkpoint, read_checkpoint
+from .config import TrainConfig
+from .seeding import SAMPLE, derive_generator
+
+NOISE_CHUNK = 1000
+
+
+def truncate_(z: torch.Tensor, truncation: float, gen: torch.Generator) -> torch.Tensor:
+    """Redraw every entry with |z| > truncation from N(0, 1) until none is left (truncated normal)."""
+    if not truncation > 0:
+        raise GenmetricsError(f"--truncation must be positive, got {truncation}")
+    outside = z.abs() > truncation
+    while outside.any():
+        z[outside] = torch.randn(int(outside.sum()), generator=gen)
+        outside = z.abs() > truncation
+    return z
+
+
+def sample_noise(n: int, z_dim: int, seed: int = 0, *, truncation: float | None = None,
+                 num_classes: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(z (n, z_dim), classes (n,) or None): N(0, I) latents in fixed chunks, independent of batching."""
+    zs, labels = [], []
+    for chunk in range((n + NOISE_CHUNK - 1) // NOISE_CHUNK):
+        gen = derive_generator(seed, SAMPLE, chunk)
+        z = torch.randn(NOISE_CHUNK, z_dim, generator=gen)
+        if truncation is not None:
+            truncate_(z, truncation, gen)
+        zs.append(z)
+        if num_classes:
+            labels.append(torch.randint(num_classes, (NOISE_CHUNK,), generator=gen))
+    z = torch.cat(zs)[:n] if zs else torch.zeros(0, z_dim)
+    return z, (torch.cat(labels)[:n] if labels else None)
+
+
+class LoadedGenerator:
+    """A trained generator: ``g(z)`` -> images in [-1, 1] (N, C, H, W), or points (N, 2) for toy data.
+
+    Attributes: ``z_dim``, ``num_classes`` (acgan, else None), ``kind`` ("image" or "toy"),
+    ``image_size``, ``channels``, ``config`` (TrainConfig), ``step``, ``device``.
+    """
+
+    def __init__(self, net: torch.nn.Module, config: TrainConfig, step: int, device: torch.device):
+        self.net, self.config, self.step, self.device = net.eval().to(device), config, step, device
+        self.z_dim, self.num_classes, self.kind = config.z_dim, config.num_classes, config.kind
+        self.image_size, self.channels = config.image_size, config.channels
+
+    def __repr__(self):
+        return (f"LoadedGenerator({self.config.model} on {self.config.data}, step {self.step}, "
+                f"z_dim={self.z_dim}, num_classes={self.num_classes})")
+
+    def to(self, device) -> "LoadedGenerator":
+        self.device = resolve_device(device)
+        self.net.to(self.device)
+        return self
+
+    @torch.no_grad()
+    def __call__(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Generate from ``z`` (N, z_dim); ``labels`` (N,) for acgan (default: 0, 1, ..., K-1, 0, ...)."""
+        z = torch.as_tensor(z, dtype=torch.float32)
+        if z.dim() != 2 or z.shape[1] != self.z_dim:
+            raise GenmetricsError(f"z must have shape (N, {self.z_dim}), got {tuple(z.shape)}")
+        if self.num_classes:
+            if labels is None:
+                labels = torch.arange(z.shape[0]) % self.num_classes
+            labels = torch.as_tensor(labels, dtype=torch.long)
+            if labels.numel() and (labels.min() < 0 or labels.max() >= self.num_classes):
+                raise GenmetricsError(f"classes must be in 0..{self.num_classes - 1}")
+            labels = labels.to(self.device)
+        return self.net(z.to(self.device), labels).float().cpu()
+
+    def sample(self, n: int, seed: int = 0, *, batch_size: int = 256, truncation: float | None = None,
+               class_index: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``n`` samples (on the CPU) and their classes; deterministic in ``seed`` whatever ``batch_size``."""
+        if n < 1 or batch_size < 1:
+            raise GenmetricsError("-n and --batch-size must be at least 1")
+        if class_index is not None and not self.num_classes:
+            raise GenmetricsError(f"--class needs a class-conditional model (acgan); this is {self.config.model}")
+        z, labels = sample_noise(n, self.z_dim, seed, truncation=truncation, num_classes=self.num_classes)
+        if class_index is not None:
+            labels = torch.full((n,), int(class_index), dtype=torch.long)
+        parts = [self(z[i:i + batch_size], None if labels is None else labels[i:i + batch_size])
+                 for i in range(0, n, batch_size)]
+        return torch.cat(parts), labels
+
+
+def load_generator(path: str | Path, device: str = "cpu") -> LoadedGenerator:
+    """The generator of a run folder (its ``checkpoints/best.pt``, else ``latest.pt``) or of a checkpoint."""
+    from .nets import build_generator
+
+    checkpoint = read_checkpoint(find_checkpoint(path))
+    config = TrainConfig.from_dict(checkpoint["config"])
+    net = build_generator(config)
+    net.load_state_dict(checkpoint["generator"])
+    return LoadedGenerator(net, config, int(checkpoint["step"]), resolve_device(device))
+
+
+def to_uint8_nhwc(images: torch.Tensor) -> np.ndarray:
+    """[-1, 1] NCHW floats -> uint8 NHWC, quantised as torchvision's save_image (x * 255 + 0.5, truncated)."""
+    x = ((images.float() + 1) / 2).mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8)
+    return x.permute(0, 2, 3, 1).numpy()
+
+
+def save_png(path: str | Path, image: np.ndarray) -> None:
+    """One HxW, HxWx1 or HxWx3 uint8 image, written atomically."""
+    image = image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
+    with atomic_write(path) as handle:
+        Image.fromarray(image).save(handle, format="PNG")
+
+
+def write_samples(generator: LoadedGenerator, n: int, out: str | Path, *, seed: int = 0, batch_size: int = 256,
+                  truncation: float | None = None, class_index: int | None = None) -> dict:
+    """Write ``n`` samples to ``out``: a folder of PNGs or a .npz/.npy (uint8 NHWC) for images; a .npy float
+    (N, 2) for toy data. Returns a summary (output, n, format, seed, ...)."""
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if generator.kind == "toy" and suffix != ".npy":
+        raise GenmetricsError(f"-o {out}: toy models write points; give a .npy file")
+    if generator.kind == "image" and suffix not in (".npz", ".npy") and out.exists() and any(out.iterdir()):
+        raise GenmetricsError(f"-o {out} is a folder that is not empty; choose a new or empty folder")
+    samples, labels = generator.sample(n, seed, batch_size=batch_size, truncation=truncation,
+                                       class_index=class_index)
+    if generator.kind == "toy":
+        with atomic_write(out) as handle:
+            np.save(handle, samples.numpy().astype(np.float32))
+        fmt = "npy float32 (N, 2)"
+    else:
+        images = to_uint8_nhwc(samples)
+        if suffix == ".npz":
+            arrays = {"images": images, **({"labels": labels.numpy()} if labels is not None else {})}
+            with atomic_write(out) as handle:
+                np.savez(handle, **arrays)
+            fmt = "npz uint8 NHWC"
+        elif suffix == ".npy":
+            with atomic_write(out) as handle:
+                np.save(handle, images)
+            fmt = "npy uint8 NHWC"
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            for i, image in enumerate(images):
+                save_png(out / f"{i:06d}.png", image)
+            fmt = "png"
+    return {"output": str(out), "n": n, "format": fmt, "seed": seed, "truncation": truncation,
+            "class": class_index, "model": generator.config.model, "data": generator.config.data,
+            "step": generator.step}

@@ -1,0 +1,275 @@
+"""The one training loop every family runs on: ``train(model, data, out, ...)``.
+
+Per step: ``n_critic`` discriminator updates, each on the next data batch, then one generator update;
+the step's noise comes from a generator seeded by (seed, step) and batch b of the data is a function of
+(seed, b) (see seeding.py and data.py). So a run stopped at any step and resumed from its checkpoint
+ends at the weights of an uninterrupted run. Ctrl-C and SIGTERM finish the current step, write
+checkpoints/latest.pt and raise ``TrainingInterrupted``; a second Ctrl-C stops at once.
+"""
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from ..errors import GenmetricsError
+from ..features.extract import resolve_device
+from .base import get_family
+from .checkpoint import BEST, LATEST, checkpoint_dir, read_checkpoint, save_checkpoint
+from .config import TrainConfig, resolve_config, resume_config, write_config
+from .data import open_training_data
+from .evaluate import evaluate, is_better, write_sample_grid
+from .nets import build_discriminator, build_generator
+from .seeding import STEP, derive_generator, global_rng_state, seed_global, set_global_rng_state
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped training after a checkpoint was written; ``--resume`` continues."""
+
+    def __init__(self, step: int, checkpoint: Path, signal_name: str):
+        super().__init__(f"{signal_name} at step {step}; checkpoint written to {checkpoint}")
+        self.step, self.checkpoint, self.signal_name = step, checkpoint, signal_name
+
+
+@dataclass
+class TrainResult:
+    run_dir: str
+    step: int
+    steps: int
+    checkpoint: str
+    best: dict | None
+    last_eval: dict | None
+    stopped_early: bool
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+class TrainingState:
+    """The networks, optimisers and counters of a run; families read ``G``, ``D``, ``config`` from it."""
+
+    def __init__(self, config: TrainConfig, data, device: torch.device):
+        self.config, self.data, self.device = config, data, device
+        self.family = get_family(config.model)
+        seed_global(config.seed)
+        self.G, self.D = build_generator(config).to(device), build_discriminator(config).to(device)
+        self.opt_g, self.opt_d = self._optimizer(self.G, config.lr_g), self._optimizer(self.D, config.lr_d)
+        self.step, self.batches_drawn, self.elapsed = 0, 0, 0.0
+        self.best: dict | None = None
+        self.last_eval: dict | None = None
+
+    def _optimizer(self, net, lr):
+        if self.config.optimizer == "rmsprop":
+            return torch.optim.RMSprop(net.parameters(), lr=lr)
+        return torch.optim.Adam(net.parameters(), lr=lr, betas=(self.config.beta1, self.config.beta2))
+
+    def noise(self, n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
+        z = torch.randn(n, self.config.z_dim, generator=gen).to(self.device)
+        if not self.config.num_classes:
+            return z, None
+        return z, torch.randint(self.config.num_classes, (n,), generator=gen).to(self.device)
+
+    def fake(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        return self.fake_with_labels(n, gen)[0]
+
+    def fake_with_labels(self, n: int, gen: torch.Generator):
+        z, labels = self.noise(n, gen)
+        return self.G(z, labels), labels
+
+    def set_learning_rates(self) -> None:
+        """Learning rates as a function of the step alone (so resuming needs no scheduler state)."""
+        scale = 1.0 - self.step / self.config.steps if self.config.lr_decay == "linear" else 1.0
+        for opt, lr in ((self.opt_g, self.config.lr_g), (self.opt_d, self.config.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr * scale
+
+    def train_step(self) -> dict:
+        cfg, family = self.config, self.family
+        gen = derive_generator(cfg.seed, STEP, self.step)
+        self.set_learning_rates()
+        for _ in range(cfg.n_critic):
+            real, labels = self.data.batch(cfg.seed, self.batches_drawn, cfg.batch_size)
+            self.batches_drawn += 1
+            real, labels = real.to(self.device), None if labels is None else labels.to(self.device)
+            self.opt_d.zero_grad(set_to_none=True)
+            loss, logs = family.discriminator_loss(self, real, labels, gen)
+            loss.backward()
+            self.opt_d.step()
+            family.after_discriminator_step(self)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss, g_logs = family.generator_loss(self, real, labels, gen)
+        loss.backward()
+        self.opt_g.step()
+        self.step += 1
+        return {**logs, **g_logs}
+
+    def payload(self) -> dict:
+        return {"config": self.config.to_dict(), "step": self.step, "elapsed": self.elapsed,
+                "generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                "rng": {**global_rng_state(),
+                        "data": self.data.order_state(self.config.seed, self.batches_drawn, self.config.batch_size)},
+                "best": self.best, "last_eval": self.last_eval}
+
+    def load(self, payload: dict) -> None:
+        self.G.load_state_dict(payload["generator"])
+        self.D.load_state_dict(payload["discriminator"])
+        self.opt_g.load_state_dict(payload["opt_g"])
+        self.opt_d.load_state_dict(payload["opt_d"])
+        set_global_rng_state(payload["rng"])
+        self.step, self.elapsed = int(payload["step"]), float(payload["elapsed"])
+        self.batches_drawn = int(payload["rng"]["data"]["batches_drawn"])
+        self.best, self.last_eval = payload.get("best"), payload.get("last_eval")
+
+
+class MetricsLog:
+    """RUN/metrics.jsonl; on resume, lines after the checkpoint's step are dropped (they will be redone)."""
+
+    def __init__(self, path: Path, resume_step: int | None):
+        self.path = path
+        if resume_step is not None and path.is_file():
+            kept = [line for line in path.read_text().splitlines() if line.strip()
+                    and json.loads(line).get("step", 0) <= resume_step]
+            path.write_text("".join(line + "\n" for line in kept))
+        elif resume_step is None:
+            path.write_text("")
+
+    def write(self, record: dict) -> None:
+        with open(self.path, "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+
+class StopSignals:
+    """Turns the first SIGINT/SIGTERM into a flag the loop checks between steps (main thread only)."""
+
+    def __init__(self):
+        self.received: str | None = None
+        self._previous = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.received = signal.Signals(signum).name
+        signal.signal(signum, self._previous.get(signum, signal.SIG_DFL))  # a second one acts at once
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def prepare(model: str | None, data: str | None, out: str | Path, *, resume: bool = False,
+            **options) -> tuple[TrainConfig, object, dict | None]:
+    """(config, training data, checkpoint payload or None) for a new or resumed run; nothing is written."""
+    out = Path(out)
+    latest = checkpoint_dir(out) / LATEST
+    if resume:
+        if not latest.is_file():
+            raise GenmetricsError(f"--resume: {out} holds no checkpoints/{LATEST} to continue from")
+        payload = read_checkpoint(latest)
+        stored = payload["config"]
+        for key, given in (("model", model), ("data", data)):
+            if given is not None and given != stored[key]:
+                raise GenmetricsError(f"--resume: the run in {out} trains {stored[key]!r}, not {given!r} ({key})")
+        config = resume_config(stored, options)
+        return config, open_training_data(config.data, config.data_root, config.image_size), payload
+    if latest.is_file():
+        raise GenmetricsError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
+    if not model or not data:
+        raise GenmetricsError("give a MODEL and --data")
+    get_family(model)
+    opened = open_training_data(data, options.get("data_root"), options.get("image_size"))
+    return resolve_config(model, opened, out, options), opened, None
+
+
+def train(model: str | None, data: str | None, out: str | Path, *, resume: bool = False,
+          max_steps: int | None = None, progress: bool = True, callback=None, **options) -> TrainResult:
+    """Train ``model`` on ``data`` into the run folder ``out`` (or continue it with ``resume=True``).
+
+    ``options``: TrainConfig fields (steps, epochs, batch_size, seed, device, lr_g, eval_every, ...).
+    ``max_steps``: stop once this many steps are done, writing latest.pt as an interruption would.
+    ``callback(state)``: called after every step (tests use it to send signals).
+    Raises ``TrainingInterrupted`` after Ctrl-C/SIGTERM, once the checkpoint is written.
+    """
+    config, data_obj, payload = prepare(model, data, out, resume=resume, **options)
+    out = Path(out)
+    run = TrainingState(config, data_obj, resolve_device(config.device))
+    if payload is not None:
+        run.load(payload)
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+    write_config(out / "config.json", config)
+    (out / "samples").mkdir(exist_ok=True)
+    log = MetricsLog(out / "metrics.jsonl", run.step if payload is not None else None)
+    started, done_at_start = time.monotonic() - run.elapsed, run.step
+    latest, best_path = checkpoint_dir(out) / LATEST, checkpoint_dir(out) / BEST
+
+    def checkpoint():
+        run.elapsed = time.monotonic() - started
+        save_checkpoint(latest, run.payload())
+
+    def run_evaluation():
+        result = evaluate(run)
+        run.last_eval = {"step": run.step, **result}
+        log.write({"step": run.step, "time": round(time.monotonic() - started, 3), "eval": result})
+        if is_better(result, run.best):
+            run.best = run.last_eval
+            run.elapsed = time.monotonic() - started
+            save_checkpoint(best_path, run.payload())
+
+    bar = tqdm(total=config.steps, initial=run.step, disable=not progress, desc=f"{config.model} {config.data}",
+               dynamic_ncols=True)
+    stopped_early = False
+    with StopSignals() as signals, bar:
+        while run.step < config.steps:
+            logs = run.train_step()
+            step = run.step
+            if step % config.log_every == 0 or step == config.steps:
+                log.write({"step": step, "time": round(time.monotonic() - started, 3), "losses": logs})
+            if config.eval_every and step % config.eval_every == 0:
+                run_evaluation()
+            if config.sample_every and step % config.sample_every == 0:
+                write_sample_grid(run, out / "samples" / f"step_{step:06d}.png")
+            if config.checkpoint_every and step % config.checkpoint_every == 0:
+                checkpoint()
+            bar.update(1)
+            bar.set_postfix_str(_postfix(logs, run.last_eval), refresh=False)
+            if callback is not None:
+                callback(run)
+            if signals.received:
+                checkpoint()
+                log.write({"step": step, "time": round(time.monotonic() - started, 3), "event": signals.received})
+                raise TrainingInterrupted(step, latest, signals.received)
+            if max_steps is not None and step >= max_steps:
+                stopped_early = True
+                break
+    if not stopped_early and config.eval_every and (run.last_eval or {}).get("step") != run.step:
+        run_evaluation()
+    if not (out / "samples" / f"step_{run.step:06d}.png").exists():
+        write_sample_grid(run, out / "samples" / f"step_{run.step:06d}.png")
+    checkpoint()
+    if not config.eval_every and not stopped_early:
+        save_checkpoint(best_path, run.payload())  # no evaluation: best.pt is the final checkpoint
+    return TrainResult(str(out), run.step, config.steps, str(latest), run.best, run.last_eval, stopped_early,
+                       round(time.monotonic() - started, 3) if run.step > done_at_start else run.elapsed)
+
+
+def _postfix(logs: dict, last_eval: dict | None) -> str:
+    text = " ".join(f"{k}={v:.3g}" for k, v in logs.items())
+    if last_eval:
+        if last_eval["metric"] == "fid":
+            text += f" | fid={last_eval['fid']:.2f}@{last_eval['step']}"
+        else:
+            text += (f" | modes={last_eval['modes_covered']}/{last_eval['n_modes']} "
+                     f"hq={last_eval['high_quality']:.3f}@{last_eval['step']}")
+    return text

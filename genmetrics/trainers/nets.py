@@ -1,0 +1,169 @@
+"""The architectures, chosen per data kind in one place: ``build_generator`` / ``build_discriminator``.
+
+- 2-D toy data: MLPs (all families).
+- Images, ``arch="mlp"`` (the ``gan`` family): MLPs on flattened pixels, as Goodfellow et al. 2014.
+- Images, ``arch="conv"``: DCGAN (Radford et al. 2015, Section 3): transposed convolutions up from a
+  base x base map, batch norm, ReLU in G with tanh output; strided convolutions with LeakyReLU(0.2) in
+  D, no batch norm on D's input layer nor on G's output layer. The depth follows the resolution:
+  size = base * 2^k, halving while the base stays >= 4: 28 -> 7x7 base, 32 -> 4x4, 64 -> 4x4 and one
+  more block.
+
+Weights are initialised from N(0, 0.02) (Radford et al. 2015, Section 4; also PacGAN's
+``weights_init_std``), batch-norm scales from N(1, 0.02) as pytorch/examples dcgan.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .base import get_family
+from .config import TrainConfig
+
+LEAK = 0.2  # LeakyReLU slope: Radford et al. 2015, Section 3.
+
+
+def conv_layout(size: int) -> tuple[int, int]:
+    """(base, k) with size = base * 2^k: halve while the size is even and the half at least 4."""
+    base, k = size, 0
+    while base % 2 == 0 and base // 2 >= 4:
+        base, k = base // 2, k + 1
+    return base, k
+
+
+class Maxout(nn.Module):
+    """Linear map to ``width * pieces`` units, then the max over each unit's pieces (Goodfellow 2013)."""
+
+    def __init__(self, fan_in: int, width: int, pieces: int):
+        super().__init__()
+        self.width, self.pieces = width, pieces
+        self.linear = nn.Linear(fan_in, width * pieces)
+
+    def forward(self, x):
+        return self.linear(x).view(x.shape[0], self.width, self.pieces).amax(dim=2)
+
+
+def _activation(name: str) -> nn.Module:
+    return nn.ReLU() if name == "relu" else nn.LeakyReLU(LEAK)
+
+
+def mlp(fan_in: int, width: int, depth: int, fan_out: int, *, batchnorm: bool = False,
+        activation: str = "relu", pieces: int = 5) -> nn.Sequential:
+    """``depth`` hidden layers of ``width`` units, then a linear output."""
+    layers, size = [], fan_in
+    for _ in range(depth):
+        if activation == "maxout":
+            layers.append(Maxout(size, width, pieces))
+        else:
+            layers += [nn.Linear(size, width, bias=not batchnorm)]
+            layers += [nn.BatchNorm1d(width)] if batchnorm else []
+            layers.append(_activation(activation))
+        size = width
+    layers.append(nn.Linear(size, fan_out))
+    return nn.Sequential(*layers)
+
+
+def conv_generator(fan_in: int, channels: int, size: int, width: int, batchnorm: bool) -> nn.Sequential:
+    base, k = conv_layout(size)
+    ch = width * 2 ** (k - 1)
+    norm = (lambda c: nn.BatchNorm2d(c)) if batchnorm else (lambda c: nn.Identity())
+    layers = [nn.Unflatten(1, (fan_in, 1, 1)), nn.ConvTranspose2d(fan_in, ch, base, 1, 0, bias=not batchnorm),
+              norm(ch), nn.ReLU()]
+    for _ in range(k - 1):
+        layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=not batchnorm), norm(ch // 2), nn.ReLU()]
+        ch //= 2
+    layers += [nn.ConvTranspose2d(ch, channels, 4, 2, 1), nn.Tanh()]
+    return nn.Sequential(*layers)
+
+
+def conv_discriminator(channels: int, size: int, width: int, outputs: int, norm: str) -> nn.Sequential:
+    base, k = conv_layout(size)
+    layers, ch = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(LEAK)], width
+    for _ in range(k - 1):
+        layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm != "batch")]
+        layers += [nn.BatchNorm2d(ch * 2)] if norm == "batch" else []
+        layers.append(nn.LeakyReLU(LEAK))
+        ch *= 2
+    layers += [nn.Conv2d(ch, outputs, base, 1, 0), nn.Flatten()]
+    return nn.Sequential(*layers)
+
+
+class GeneratorNet(nn.Module):
+    """z (N, z_dim) [+ labels (N,)] -> images (N, C, H, W) in [-1, 1] or points (N, 2)."""
+
+    def __init__(self, body: nn.Module, z_dim: int, num_classes: int | None, shape: tuple):
+        super().__init__()
+        self.body, self.z_dim, self.num_classes, self.shape = body, z_dim, num_classes, tuple(shape)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if self.num_classes:
+            if labels is None:
+                raise ValueError("this generator is class-conditional: pass labels")
+            z = torch.cat([z, F.one_hot(labels.long(), self.num_classes).to(z.dtype)], dim=1)
+        return self.body(z).view(z.shape[0], *self.shape)
+
+
+class DiscriminatorNet(nn.Module):
+    """x -> (N, outputs): column 0 the real/fake score, then class logits for ACGAN.
+
+    With ``pack`` = m > 1 (PacGAN, Lin et al. 2018, Section 3) D scores groups of m consecutive samples,
+    concatenated along the features (MLP) or channels (conv): (N, ...) -> (N / m, outputs).
+    """
+
+    def __init__(self, body: nn.Module, flatten: bool, pack: int = 1):
+        super().__init__()
+        self.body, self.flatten, self.pack = body, flatten, pack
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pack > 1:
+            x = x.reshape(x.shape[0] // self.pack, self.pack * x.shape[1], *x.shape[2:])
+        return self.body(x.flatten(1) if self.flatten else x)
+
+
+def init_weights(module: nn.Module, std: float) -> None:
+    """N(0, std) weights, zero biases, N(1, std) batch-norm scales; PyTorch's defaults when std is 0."""
+    if not std:
+        return
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(m.weight, 1.0, std)
+            nn.init.zeros_(m.bias)
+
+
+def _uses_mlp(config: TrainConfig) -> bool:
+    return config.kind == "toy" or get_family(config.model).arch == "mlp"
+
+
+def build_generator(config: TrainConfig) -> GeneratorNet:
+    classes = config.num_classes or 0
+    fan_in = config.z_dim + classes
+    shape = (2,) if config.kind == "toy" else (config.channels, config.image_size, config.image_size)
+    if _uses_mlp(config):
+        out = int(torch.tensor(shape).prod())
+        body = mlp(fan_in, config.g_width, config.g_depth, out, batchnorm=config.g_batchnorm, activation="relu")
+        if config.kind == "image":
+            body.append(nn.Tanh())
+    else:
+        body = conv_generator(fan_in, config.channels, config.image_size, config.g_width, config.g_batchnorm)
+    net = GeneratorNet(body, config.z_dim, config.num_classes, shape)
+    init_weights(net, config.init_std)
+    return net
+
+
+def build_discriminator(config: TrainConfig) -> DiscriminatorNet:
+    outputs = 1 + (config.num_classes or 0)
+    if _uses_mlp(config):
+        fan_in = config.pack * (2 if config.kind == "toy" else config.channels * config.image_size ** 2)
+        body = mlp(fan_in, config.d_width, config.d_depth, outputs, batchnorm=config.d_norm == "batch",
+                   activation=config.d_activation, pieces=config.maxout_pieces)
+        net = DiscriminatorNet(body, flatten=True, pack=config.pack)
+    else:
+        body = conv_discriminator(config.pack * config.channels, config.image_size, config.d_width, outputs,
+                                  config.d_norm)
+        net = DiscriminatorNet(body, flatten=False, pack=config.pack)
+    init_weights(net, config.init_std)
+    return net

@@ -1,0 +1,36 @@
+"""``wgan``: Arjovsky et al. 2017, Wasserstein critic with weight clipping (Algorithm 1)."""
+from __future__ import annotations
+
+import torch
+
+from .base import Family, adversarial_output, register
+
+
+def critic_gap(run, real, fake):
+    """E[D(fake)] - E[D(real)]: the critic's loss, minus the Wasserstein estimate."""
+    return adversarial_output(run.D(fake)).mean() - adversarial_output(run.D(real)).mean()
+
+
+@register
+class WGAN(Family):
+    name = "wgan"
+    citation = "Arjovsky, Chintala & Bottou 2017, Wasserstein GAN"
+    arch = "conv"
+    # Algorithm 1 defaults: alpha = 0.00005 (RMSProp), c = 0.01, m = 64, n_critic = 5. The critic keeps
+    # DCGAN's batch norm (Section 4.3 trains DCGAN architectures); beta1/beta2 are unused by RMSProp.
+    image_defaults = dict(optimizer="rmsprop", lr_g=5e-5, lr_d=5e-5, clip_value=0.01, batch_size=64,
+                          n_critic=5, g_batchnorm=True, d_norm="batch")
+    toy_defaults = dict(optimizer="rmsprop", lr_g=5e-5, lr_d=5e-5, clip_value=0.01, batch_size=64, n_critic=5)
+
+    def discriminator_loss(self, run, real, labels, gen):
+        loss = critic_gap(run, real, run.fake(real.shape[0], gen).detach())
+        return loss, {"loss_d": loss.item(), "wasserstein": -loss.item()}
+
+    def generator_loss(self, run, real, labels, gen):
+        loss = -adversarial_output(run.D(run.fake(real.shape[0], gen))).mean()
+        return loss, {"loss_g": loss.item()}
+
+    def after_discriminator_step(self, run):
+        with torch.no_grad():
+            for param in run.D.parameters():
+                param.clamp_(-run.config.clip_value, run.config.clip_value)
