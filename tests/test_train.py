@@ -1,0 +1,286 @@
+"""Reference GAN trainers: tiny runs of every family, resume equality, signals, sampling, CLI end to end.
+
+Everything runs on the CPU in seconds: images are scikit-learn's digits at 16x16 with networks a few
+channels wide, toy runs use small MLPs. Tolerances are stated where a comparison is not exact.
+"""
+import json
+import os
+import signal
+import sys
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from genmetrics import GenmetricsError, load_generator
+from genmetrics.cli import cli
+from genmetrics.metrics.modes import mode_coverage
+from genmetrics.testing import synthetic_images, write_image_folder
+from genmetrics.trainers import MODELS, TrainingInterrupted, prepare, sample_noise, train
+from genmetrics.trainers.checkpoint import read_checkpoint
+from genmetrics.trainers.evaluate import evaluate
+from genmetrics.trainers.loop import TrainingState
+from genmetrics.trainers.nets import conv_layout
+from genmetrics.trainers.wgan_gp import interpolation_factors
+
+pytest.importorskip("sklearn")  # digits come from scikit-learn (an optional extra)
+
+# Tiny image settings: 16x16 digits, 4-8 channels, 8 images per batch; no periodic grids/checkpoints.
+TINY_IMAGE = dict(image_size=16, g_width=8, d_width=8, batch_size=8, sample_every=0, checkpoint_every=0,
+                  log_every=1, device="cpu", z_dim=8)
+TINY_TOY = dict(g_width=16, g_depth=2, d_width=16, d_depth=2, batch_size=16, sample_every=0, checkpoint_every=0,
+                log_every=1, device="cpu", eval_every=0, z_dim=2)
+
+
+def tiny(kind: str, model: str, **extra) -> dict:
+    options = dict(TINY_IMAGE if kind == "image" else TINY_TOY)
+    if model == "unrolled":
+        options["unroll_steps"] = 2
+    if model == "acgan" or model == "unrolled":
+        options["batch_size"] = 10 if kind == "image" else 16
+    return {**options, **extra}
+
+
+def states(run_dir) -> dict:
+    return torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)
+
+
+def assert_same_weights(a: dict, b: dict) -> None:
+    # Same ops in the same order on the same inputs: bit-identical on one machine; 1e-6 absolute would
+    # allow only for reductions whose order a multi-threaded kernel might change.
+    for part in ("generator", "discriminator"):
+        assert a[part].keys() == b[part].keys()
+        for key in a[part]:
+            torch.testing.assert_close(a[part][key], b[part][key], rtol=0, atol=1e-6, msg=f"{part}.{key}")
+    for part in ("opt_g", "opt_d"):
+        for index, state in a[part]["state"].items():
+            for name, value in state.items():
+                torch.testing.assert_close(value, b[part]["state"][index][name], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_trains_on_digits(tmp_path, model):
+    result = train(model, "digits", tmp_path / "run", steps=2, progress=False, **tiny("image", model))
+    run = tmp_path / "run"
+    assert result.step == 2 and not result.stopped_early
+    assert json.loads((run / "config.json").read_text())["model"] == model
+    assert (run / "checkpoints" / "latest.pt").is_file() and (run / "checkpoints" / "best.pt").is_file()
+    grid = Image.open(run / "samples" / "step_000002.png")
+    assert grid.size[0] > 16 and grid.size[1] > 16
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2]
+    assert all(np.isfinite(v) for r in records for v in r["losses"].values())
+    payload = states(run)
+    assert payload["config"]["model"] == model and payload["step"] == 2
+    assert set(payload["rng"]) >= {"torch", "numpy", "python", "data"}
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_trains_on_toy_data(tmp_path, model):
+    train(model, "ring8", tmp_path / "run", steps=2, progress=False, **tiny("toy", model))
+    generator = load_generator(tmp_path / "run")
+    points, labels = generator.sample(20, seed=1)
+    assert points.shape == (20, 2) and torch.isfinite(points).all()
+    assert (labels is not None) == (model == "acgan")
+
+
+@pytest.mark.parametrize("model,data", [("dcgan", "digits"), ("wgan-gp", "ring8"), ("unrolled", "ring8"),
+                                        ("gan", "ring8")])
+def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path, model, data):
+    kind = "toy" if data == "ring8" else "image"
+    options = tiny(kind, model, lr_decay="linear", **({"r1_gamma": 0.1} if model == "gan" else {}))
+    train(model, data, tmp_path / "whole", steps=6, progress=False, **options)
+    first = train(model, data, tmp_path / "split", steps=6, max_steps=3, progress=False, **options)
+    assert first.stopped_early and states(tmp_path / "split")["step"] == 3
+    train(None, None, tmp_path / "split", resume=True, progress=False)
+    assert_same_weights(states(tmp_path / "whole"), states(tmp_path / "split"))
+    losses = [[json.loads(line)["losses"] for line in (tmp_path / name / "metrics.jsonl").read_text().splitlines()]
+              for name in ("whole", "split")]
+    assert losses[0] == losses[1]  # the same floats at every step: the same trajectory
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_writes_checkpoint_then_resume_matches(tmp_path, sig):
+    options = tiny("toy", "gan")
+    train("gan", "ring8", tmp_path / "whole", steps=5, progress=False, **options)
+
+    def send_at_step_2(state):
+        if state.step == 2:
+            os.kill(os.getpid(), sig)
+
+    handler_before = signal.getsignal(sig)
+    with pytest.raises(KeyboardInterrupt) as caught:  # TrainingInterrupted is a KeyboardInterrupt
+        train("gan", "ring8", tmp_path / "split", steps=5, progress=False, callback=send_at_step_2, **options)
+    assert isinstance(caught.value, TrainingInterrupted) and caught.value.step == 2
+    assert states(tmp_path / "split")["step"] == 2
+    assert signal.getsignal(sig) is handler_before  # the loop's handler is gone again
+    train(None, None, tmp_path / "split", resume=True, progress=False)
+    assert_same_weights(states(tmp_path / "whole"), states(tmp_path / "split"))
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("digits") / "run"
+    train("dcgan", "digits", run, steps=2, progress=False, **TINY_IMAGE)
+    return run
+
+
+def test_sampling_does_not_depend_on_batch_size(digits_run, tmp_path):
+    generator = load_generator(digits_run)
+    a, _ = generator.sample(7, seed=3, batch_size=2)
+    b, _ = generator.sample(7, seed=3, batch_size=7)
+    c, _ = generator.sample(5, seed=3, batch_size=5)
+    # The latents are identical by construction; the network in eval mode maps each sample on its own,
+    # but a batched kernel may sum in another order: 1e-6 on values in [-1, 1].
+    torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+    torch.testing.assert_close(a[:5], c, rtol=0, atol=1e-6)
+    assert not torch.allclose(a, generator.sample(7, seed=4)[0])
+    runner = CliRunner()
+    for batch, out in ((3, "x"), (7, "y")):
+        result = runner.invoke(cli, ["sample", str(digits_run), "-n", "7", "-o", str(tmp_path / out),
+                                     "--seed", "3", "--batch-size", str(batch)])
+        assert result.exit_code == 0, result.output
+    for i in range(7):
+        x = np.asarray(Image.open(tmp_path / "x" / f"{i:06d}.png"), np.int16)
+        y = np.asarray(Image.open(tmp_path / "y" / f"{i:06d}.png"), np.int16)
+        assert np.abs(x - y).max() <= 1  # a 1e-6 difference can flip one rounding step of 8 bits
+
+
+def test_noise_chunks_and_truncation():
+    z1, _ = sample_noise(2500, 4, seed=0)
+    z2, _ = sample_noise(1200, 4, seed=0)
+    assert torch.equal(z1[:1200], z2)
+    zt, _ = sample_noise(500, 4, seed=0, truncation=0.5)
+    assert zt.abs().max() <= 0.5 and not torch.equal(zt, z1[:500])
+    with pytest.raises(GenmetricsError, match="truncation"):
+        sample_noise(5, 4, seed=0, truncation=0.0)
+
+
+def test_load_generator_is_a_callable(digits_run, tmp_path):
+    generator = load_generator(digits_run / "checkpoints" / "best.pt")
+    assert generator.z_dim == 8 and generator.num_classes is None and generator.kind == "image"
+    images = generator(torch.randn(3, 8))
+    assert images.shape == (3, 1, 16, 16) and images.min() >= -1 and images.max() <= 1
+    result = CliRunner().invoke(cli, ["sample", str(digits_run), "-n", "5", "-o", str(tmp_path / "s.npz"),
+                                      "--truncation", "0.7", "--json"])
+    assert result.exit_code == 0, result.output
+    with np.load(tmp_path / "s.npz") as data:
+        assert data["images"].shape == (5, 16, 16, 1) and data["images"].dtype == np.uint8
+
+
+def test_acgan_on_class_folders_samples_one_class(tmp_path):
+    for name, seed in (("cats", 1), ("dogs", 2)):
+        write_image_folder(tmp_path / "photos" / name, synthetic_images(6, size=16, seed=seed))
+    train("acgan", str(tmp_path / "photos"), tmp_path / "run", steps=2, progress=False,
+          **{**TINY_IMAGE, "batch_size": 4})
+    generator = load_generator(tmp_path / "run")
+    assert generator.num_classes == 2 and generator.channels == 3
+    images, labels = generator.sample(4, class_index=1)
+    assert images.shape == (4, 3, 16, 16) and labels.tolist() == [1, 1, 1, 1]
+    write_image_folder(tmp_path / "flat", synthetic_images(4, size=16, seed=3))
+    with pytest.raises(GenmetricsError, match="class labels"):
+        prepare("acgan", str(tmp_path / "flat"), tmp_path / "r2")
+
+
+def test_fid_evaluation_while_training(tmp_path, weights):
+    # Random Inception weights (no download here); 10 samples + 10 reference images per evaluation.
+    result = train("dcgan", "digits", tmp_path / "run", steps=2, eval_every=1, eval_n=10, weights=weights,
+                   progress=False, **TINY_IMAGE)
+    evals = [json.loads(line)["eval"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+             if "eval" in json.loads(line)]
+    assert len(evals) == 2 and all(np.isfinite(e["fid"]) and e["fid"] >= 0 for e in evals)
+    assert result.best["fid"] == min(e["fid"] for e in evals)
+    assert (tmp_path / "run" / "eval_ref_stats.npz").is_file()
+    assert read_checkpoint(tmp_path / "run" / "checkpoints" / "best.pt")["step"] == result.best["step"]
+
+
+def test_gan_on_ring8_covers_more_modes_than_its_initialisation(tmp_path):
+    # The default toy settings, 400 steps: the initial generator puts every point near the origin
+    # (no mode within 3 std); a few hundred steps reach the ring. Seeded, so this is deterministic.
+    options = dict(steps=400, eval_every=0, sample_every=0, checkpoint_every=0, device="cpu")
+    config, data, _ = prepare("gan", "ring8", tmp_path / "run", **options)
+    before = evaluate(TrainingState(config, data, torch.device("cpu")))
+    train("gan", "ring8", tmp_path / "run", progress=False, **options)
+    after = mode_coverage(load_generator(tmp_path / "run").sample(2500)[0], "ring8")
+    assert after.modes_covered > before["modes_covered"]
+
+
+def test_wgan_gp_interpolates_per_sample():
+    gen = torch.Generator().manual_seed(0)
+    eps = interpolation_factors(6, 4, gen, "cpu")
+    assert eps.shape == (6, 1, 1, 1) and len(set(eps.flatten().tolist())) == 6
+
+
+def test_conv_layout_scales_to_the_resolution():
+    assert conv_layout(28) == (7, 2) and conv_layout(32) == (4, 3) and conv_layout(64) == (4, 4)
+
+
+def test_bad_inputs_raise_genmetrics_errors(tmp_path, monkeypatch):
+    with pytest.raises(GenmetricsError, match="unknown model"):
+        prepare("stylegan9", "digits", tmp_path / "r")
+    with pytest.raises(GenmetricsError, match="no such folder"):
+        prepare("dcgan", str(tmp_path / "nope"), tmp_path / "r")
+    with pytest.raises(GenmetricsError, match="--steps or --epochs"):
+        prepare("dcgan", "digits", tmp_path / "r", steps=3, epochs=1)
+    with pytest.raises(GenmetricsError, match="no epochs"):
+        prepare("gan", "ring8", tmp_path / "r", epochs=1)
+    with pytest.raises(GenmetricsError, match="--resume"):
+        prepare(None, None, tmp_path / "r", resume=True)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)  # as if scikit-learn were not installed
+    with pytest.raises(GenmetricsError, match="pip install scikit-learn"):
+        prepare("dcgan", "digits", tmp_path / "r")
+
+
+def test_offline_torchvision_dataset_says_how_to_fix(tmp_path, monkeypatch):
+    import torchvision.datasets
+
+    class Offline:
+        def __init__(self, root, train, download):
+            raise OSError("<urlopen error [Errno -3] Temporary failure in name resolution>")
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", Offline)
+    with pytest.raises(GenmetricsError, match="--data-root") as caught:
+        prepare("dcgan", "mnist", tmp_path / "r", data_root=str(tmp_path / "data"))
+    assert "folder of images" in str(caught.value)
+
+
+def test_cli_end_to_end(tmp_path):
+    runner = CliRunner()
+    run = str(tmp_path / "run")
+    tiny_cli = ["--steps", "2", "--batch-size", "8", "--image-size", "16", "--device", "cpu", "-q",
+                "--set", "g_width=8", "--set", "d_width=8", "--set", "z_dim=8", "--sample-every", "0"]
+    dry = runner.invoke(cli, ["train", "dcgan", "--data", "digits", "--out", run, "--dry-run", *tiny_cli])
+    assert dry.exit_code == 0, dry.output
+    config = json.loads(dry.output)
+    assert (config["lr_g"], config["beta1"], config["steps"], config["g_width"]) == (2e-4, 0.5, 2, 8)
+    assert not (tmp_path / "run").exists()  # a dry run writes nothing
+    result = runner.invoke(cli, ["train", "dcgan", "--data", "digits", "--out", run, "--json", *tiny_cli])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["step"] == 2
+    result = runner.invoke(cli, ["sample", run, "-n", "3", "-o", str(tmp_path / "png")])
+    assert result.exit_code == 0 and len(list((tmp_path / "png").glob("*.png"))) == 3
+    toy = str(tmp_path / "toy")
+    result = runner.invoke(cli, ["train", "gan", "--data", "ring8", "--out", toy, "--steps", "2", "-q",
+                                 "--set", "g_width=8", "--set", "d_width=8", "--eval-every", "0"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["modes", toy, "-n", "50", "--json"])
+    assert result.exit_code == 0 and json.loads(result.output)["n_modes"] == 8
+    result = runner.invoke(cli, ["sample", toy, "-n", "4", "-o", str(tmp_path / "p.npy")])
+    assert result.exit_code == 0 and np.load(tmp_path / "p.npy").shape == (4, 2)
+
+    errors = [["train", "stylegan9", "--data", "digits", "--out", str(tmp_path / "a")],
+              ["train", "dcgan", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "b")],
+              ["train", "dcgan", "--data", "digits", "--out", run],                  # exists, no --resume
+              ["train", "--out", run, "--resume", "--batch-size", "16"],             # changes a stored setting
+              ["train", "dcgan", "--data", "digits", "--out", str(tmp_path / "c"), "--set", "nonsense=1"],
+              ["sample", str(tmp_path / "no-such-run"), "-n", "2", "-o", str(tmp_path / "d")],
+              ["sample", run, "-n", "2", "-o", str(tmp_path / "e"), "--class", "1"],  # not acgan
+              ["sample", toy, "-n", "2", "-o", str(tmp_path / "f")],                 # toy needs .npy
+              ["modes", run]]                                                         # image model
+    for args in errors:
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 2, (args, result.output)
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("genmetrics: error:"), (args, result.output)
