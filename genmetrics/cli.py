@@ -125,6 +125,11 @@ def cli():
       genmetrics fid real.npz fake/ --json          FID against stored statistics, as JSON
       genmetrics is fake/                           Inception Score (10 splits)
       genmetrics features fake/ -o feats.npz        per-image pool features and logits
+      genmetrics eval real/ fake/ --bootstrap 100   FID, IS, KID, precision/recall, density/coverage
+      genmetrics parzen samples/ test/ --valid valid/ --gray
+      genmetrics train dcgan --data digits --out runs/digits
+      genmetrics sweep runs/digits --ref real/ -o sweep
+      torchrun --nproc-per-node 4 -m genmetrics fid real/ fake/
 
     Offline: pass --weights PATH or set GENMETRICS_WEIGHTS to the pytorch-fid weights file.
     """
