@@ -80,8 +80,10 @@ def library_options(kwargs: dict) -> dict:
 def friendly_errors(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        from . import distributed
+
         try:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
         except GenmetricsError as exc:
             import os
             where = f" (rank {os.environ['RANK']})" if int(os.environ.get("WORLD_SIZE", "1")) > 1 else ""
@@ -90,6 +92,8 @@ def friendly_errors(func):
         except KeyboardInterrupt:
             click.echo("genmetrics: interrupted; no output file was written", err=True)
             sys.exit(130)
+        distributed.finish()
+        return result
     return wrapper
 
 

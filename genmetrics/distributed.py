@@ -91,6 +91,15 @@ def gather_rows(array: torch.Tensor | None, width: int | None = None,
     return torch.cat([part[:int(s[0])] for part, s in zip(parts, all_sizes)]).cpu()
 
 
+def finish() -> None:
+    """Leave the process group in step with the other ranks at the end of a successful run. Exiting
+    with the group still open lets gloo's threads be torn down at interpreter exit, which now and then
+    aborts a rank ("terminate called without an active exception") after its work is done."""
+    if _requested() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def gather_objects(value) -> list:
     """Each rank's picklable ``value`` in rank order."""
     if not active():
