@@ -13,6 +13,7 @@ only rank 0 writes, and atomically, nothing is left half-written.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from datetime import timedelta
 
 import torch
@@ -23,13 +24,16 @@ import torch.distributed as dist
 TIMEOUT = timedelta(minutes=int(os.environ.get("GENMETRICS_DIST_TIMEOUT_MIN", "10")))
 
 
+_alone = False  # set by local(): this rank works on its own share, no collectives
+
+
 def _requested() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
 def active() -> bool:
     """Whether this process is one of several (joining the group on first call under torchrun)."""
-    if not _requested():
+    if not _requested() or _alone:
         return False
     if not dist.is_initialized():
         cuda = torch.cuda.is_available()
@@ -89,6 +93,39 @@ def gather_rows(array: torch.Tensor | None, width: int | None = None,
     parts = [torch.empty_like(padded) for _ in range(world_size())]
     dist.all_gather(parts, padded)
     return torch.cat([part[:int(s[0])] for part, s in zip(parts, all_sizes)]).cpu()
+
+
+@contextmanager
+def local():
+    """Within this block the process works alone: for work that the caller has already split across ranks
+    (a rank's share of a generator's samples), whose results it then gathers itself."""
+    global _alone
+    group = rank(), world_size()  # join the group first, outside the block
+    previous, _alone = _alone, True
+    try:
+        yield group
+    finally:
+        _alone = previous
+
+
+def barrier() -> None:
+    if active():
+        dist.barrier()
+
+
+def gather_array(array, like=None):
+    """Each rank's rows (a numpy array of any dtype, shape (n_r, ...)) concatenated in rank order, on every
+    rank; ``like`` gives the trailing shape and dtype for a rank with no rows (``array`` None)."""
+    import numpy as np
+
+    if not active():
+        return array
+    template = array if array is not None else like
+    shape, dtype = template.shape[1:], template.dtype
+    local_rows = torch.from_numpy(np.ascontiguousarray(array if array is not None else template[:0]))
+    gathered = gather_rows(local_rows.reshape(len(local_rows), -1), int(np.prod(shape, dtype=np.int64)),
+                           local_rows.dtype)
+    return gathered.numpy().reshape(-1, *shape).astype(dtype, copy=False)
 
 
 def finish() -> None:

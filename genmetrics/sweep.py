@@ -12,6 +12,10 @@ Common random numbers: each sample's latent comes from the same uniforms u at ev
 the inverse CDF of that point's distribution (``z = Phi^-1(Phi(-t) + u (Phi(t) - Phi(-t)))`` for
 resample), so points differ only by the truncation and the curve is smooth rather than noisy. The
 uniforms depend on the seed alone, not on the batch size.
+
+Under torchrun every rank draws the same uniforms, generates and featurises its own contiguous share of
+the samples (whole batches), and the per-sample features (or points) are gathered in sample order, so each
+point's numbers are those of a single process.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import torch
 from scipy.special import ndtr, ndtri
 from tqdm import tqdm
 
+from . import distributed
 from ._version import __version__
 from .data.decode import to_uint8
 from .defaults import DEFAULTS
@@ -109,8 +114,28 @@ def _reference(ref, metrics, options):
     return features_from_file(ref) or compute_features(ref, logits=False, **options)
 
 
+def _gathered_features(batches, logits: bool, options: dict):
+    """Features (and logits) of this rank's ``batches``, gathered in sample order over the ranks."""
+    from .features.compute import Features, compute_features
+
+    if not distributed.active():
+        return compute_features(iter(batches), logits=logits, **options)
+    with distributed.local() as (rank, _):
+        mine = compute_features(iter(batches), logits=logits,
+                                **{**options, "progress": options.get("progress") and rank == 0}) if batches else None
+    shapes = distributed.gather_objects(None if mine is None else (
+        mine.features.shape[1], None if mine.logits is None else mine.logits.shape[1], mine.protocol))
+    width, logits_width, protocol = next(s for s in shapes if s is not None)
+    features = distributed.gather_array(None if mine is None else mine.features, np.zeros((0, width), np.float32))
+    gathered_logits = None
+    if logits_width is not None:
+        gathered_logits = distributed.gather_array(None if mine is None else mine.logits,
+                                                   np.zeros((0, logits_width), np.float32))
+    return Features(features, gathered_logits, None, protocol)
+
+
 def _point(batches, metrics, reference, settings, options, modes_data):
-    from .features.compute import Features, compute_features, statistics_from_features
+    from .features.compute import Features, statistics_from_features
     from .metrics.evaluate import _scores
     from .metrics.fid import frechet_distance
 
@@ -119,16 +144,17 @@ def _point(batches, metrics, reference, settings, options, modes_data):
     if "modes" in metrics:
         from .metrics.modes import mode_coverage
 
-        points = torch.cat(batches).numpy()
+        mine = torch.cat(batches).numpy() if batches else None
+        points = distributed.gather_array(mine, np.zeros((0, 2), np.float32))
         coverage = mode_coverage(points, modes_data)
         row.update(modes_covered=coverage.modes_covered, n_modes=coverage.n_modes,
                    high_quality=coverage.high_quality, reverse_kl=coverage.reverse_kl)
     image_metrics = [m for m in metrics if m != "modes"]
     if image_metrics:
-        if batches[0].dim() != 4:
+        if batches and batches[0].dim() != 4:
             raise GenmetricsError(f"{', '.join(image_metrics)} need images; this generator makes 2-D points "
                                   f"(use --metrics modes)")
-        fake = compute_features(iter(batches), logits="is" in image_metrics, **options)
+        fake = _gathered_features(batches, "is" in image_metrics, options)
         if isinstance(reference, Features):
             row.update(_scores(image_metrics, reference.features, fake.features, fake.logits, settings,
                                settings["seed"]))
@@ -175,9 +201,11 @@ def truncation_sweep(generator, z_dim: int, ref=None, truncations=DEFAULT_TRUNCA
     device = resolve_device(options.get("device", "auto"))
     reference = _reference(ref, metrics, options)
     native_psi = method == "psi" and _accepts_psi(generator)
+    share = distributed.shard(n, batch_size)  # this rank's samples (all of them in a single process)
     rows = []
-    for level in tqdm(levels, desc="sweep", unit="point", disable=not progress, leave=False):
-        z = latents(u, 1.0 if native_psi else level, "psi" if native_psi else method)
+    for level in tqdm(levels, desc="sweep", unit="point", disable=not (progress and distributed.is_main()),
+                      leave=False):
+        z = latents(u[share.start:share.stop], 1.0 if native_psi else level, "psi" if native_psi else method)
         batches = generate(generator, z, batch_size, device, psi=level if native_psi else None)
         row = {"truncation": level, "n": n, "method": method, "seed": seed}
         row.update(_point(batches, metrics, reference, settings, options, modes_data))

@@ -60,3 +60,33 @@ def test_a_failing_rank_ends_the_run_cleanly(tmp_path, weights):
     assert result.returncode != 0
     assert "genmetrics: error (rank 1):" in result.stderr and "00005.png" in result.stderr
     assert not out.exists()
+
+
+def test_sampling_and_sweeps_shard_the_seeds(tmp_path, real_dir, weights):
+    """`sample` and `sweep` give the single-process output under torchrun: each rank generates its own
+    share of the samples (7 samples in batches of 2: shares of 2 and 1 batches)."""
+    import torch
+
+    from genmetrics.trainers import train
+    from tests.test_sweep import TinyGenerator
+    from tests.test_train import TINY_IMAGE
+
+    train("dcgan", "digits", tmp_path / "run", steps=1, progress=False, **TINY_IMAGE)
+    torch.jit.script(TinyGenerator()).save(str(tmp_path / "G.pt"))
+    sweep = ["sweep", tmp_path / "G.pt", "--z-dim", "8", "--ref", real_dir, "--truncation", "1,0.5", "-n", "7",
+             "--batch-size", "2", "--metrics", "fid,is", "--splits", "2", "--dims", "64", "--weights", weights,
+             "--json", "-q"]
+    rows = []
+    for distributed in (False, True):
+        sample = ["sample", tmp_path / "run", "-n", "7", "--batch-size", "2", "--device", "cpu"]
+        json_of(genmetrics_run([*sample, "-o", tmp_path / f"s{int(distributed)}.npz", "--json"], distributed))
+        json_of(genmetrics_run([*sample, "-o", tmp_path / f"png{int(distributed)}", "--json"], distributed))
+        rows.append(json_of(genmetrics_run(sweep, distributed)))
+    with np.load(tmp_path / "s0.npz") as a, np.load(tmp_path / "s1.npz") as b:
+        assert a["images"].shape == (7, 16, 16, 1) and np.array_equal(a["images"], b["images"])
+    assert sorted(p.name for p in (tmp_path / "png1").iterdir()) == [f"{i:06d}.png" for i in range(7)]
+    for i in range(7):
+        assert (tmp_path / "png0" / f"{i:06d}.png").read_bytes() == (tmp_path / "png1" / f"{i:06d}.png").read_bytes()
+    for single, sharded in zip(*rows):
+        assert sharded["fid"] == pytest.approx(single["fid"], rel=1e-10)  # float64 sums in another order
+        assert sharded["inception_score"] == single["inception_score"]  # same logits in the same order

@@ -137,6 +137,11 @@ def test_sampling_does_not_depend_on_batch_size(digits_run, tmp_path):
     torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
     torch.testing.assert_close(a[:5], c, rtol=0, atol=1e-6)
     assert not torch.allclose(a, generator.sample(7, seed=4)[0])
+    # Any slice of the sample indices (a torchrun rank's share) draws those samples, across noise chunks.
+    z, labels = sample_noise(2500, 3, seed=3, truncation=1.5, num_classes=4)
+    part, part_labels = sample_noise(1300, 3, seed=3, truncation=1.5, num_classes=4, start=999)
+    assert torch.equal(part, z[999:2299]) and torch.equal(part_labels, labels[999:2299])
+    torch.testing.assert_close(generator.sample(3, seed=3, start=4)[0], a[4:], rtol=0, atol=1e-6)
     runner = CliRunner()
     for batch, out in ((3, "x"), (7, "y")):
         result = runner.invoke(cli, ["sample", str(digits_run), "-n", "7", "-o", str(tmp_path / out),

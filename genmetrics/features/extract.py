@@ -24,15 +24,18 @@ from ..errors import GenmetricsError
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """"auto" is the first CUDA device when there is one, else the CPU."""
+    """"auto" is a CUDA device when there is one, else the CPU. Under torchrun, "auto" and "cuda" mean
+    the rank's own GPU, cuda:LOCAL_RANK."""
     if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         device = torch.device(device)
     except RuntimeError:
         raise GenmetricsError(f"--device {device!r} is not a device; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise GenmetricsError(f"--device {device} was asked for but no CUDA GPU is available; use --device cpu")
+    if device.type == "cuda" and device.index is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
     return device
 
 

@@ -34,10 +34,12 @@ def truncate_(z: torch.Tensor, truncation: float, gen: torch.Generator) -> torch
 
 
 def sample_noise(n: int, z_dim: int, seed: int = 0, *, truncation: float | None = None,
-                 num_classes: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(z (n, z_dim), classes (n,) or None): N(0, I) latents in fixed chunks, independent of batching."""
+                 num_classes: int | None = None, start: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(z (n, z_dim), classes (n,) or None): the N(0, I) latents of samples start .. start + n - 1, drawn
+    in fixed chunks so that they do not depend on batching or on which process draws them."""
     zs, labels = [], []
-    for chunk in range((n + NOISE_CHUNK - 1) // NOISE_CHUNK):
+    first, last = start // NOISE_CHUNK, (start + n + NOISE_CHUNK - 1) // NOISE_CHUNK
+    for chunk in range(first, last):
         gen = derive_generator(seed, SAMPLE, chunk)
         z = torch.randn(NOISE_CHUNK, z_dim, generator=gen)
         if truncation is not None:
@@ -45,8 +47,9 @@ def sample_noise(n: int, z_dim: int, seed: int = 0, *, truncation: float | None 
         zs.append(z)
         if num_classes:
             labels.append(torch.randint(num_classes, (NOISE_CHUNK,), generator=gen))
-    z = torch.cat(zs)[:n] if zs else torch.zeros(0, z_dim)
-    return z, (torch.cat(labels)[:n] if labels else None)
+    offset = start - first * NOISE_CHUNK
+    z = torch.cat(zs)[offset:offset + n] if zs else torch.zeros(0, z_dim)
+    return z, (torch.cat(labels)[offset:offset + n] if labels else None)
 
 
 class LoadedGenerator:
@@ -86,18 +89,20 @@ class LoadedGenerator:
         return self.net(z.to(self.device), labels).float().cpu()
 
     def sample(self, n: int, seed: int = 0, *, batch_size: int = 256, truncation: float | None = None,
-               class_index: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``n`` samples (on the CPU) and their classes; deterministic in ``seed`` whatever ``batch_size``."""
-        if n < 1 or batch_size < 1:
+               class_index: int | None = None, start: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Samples ``start`` .. ``start + n - 1`` (on the CPU) and their classes; deterministic in ``seed``
+        whatever ``batch_size``, and sample i is the same whichever slice asks for it."""
+        if n < 0 or batch_size < 1 or start < 0:
             raise GenmetricsError("-n and --batch-size must be at least 1")
         if class_index is not None and not self.num_classes:
             raise GenmetricsError(f"--class needs a class-conditional model (acgan); this is {self.config.model}")
-        z, labels = sample_noise(n, self.z_dim, seed, truncation=truncation, num_classes=self.num_classes)
+        z, labels = sample_noise(n, self.z_dim, seed, truncation=truncation, num_classes=self.num_classes,
+                                 start=start)
         if class_index is not None:
             labels = torch.full((n,), int(class_index), dtype=torch.long)
         parts = [self(z[i:i + batch_size], None if labels is None else labels[i:i + batch_size])
                  for i in range(0, n, batch_size)]
-        return torch.cat(parts), labels
+        return (torch.cat(parts) if parts else self(z)), labels
 
 
 def load_generator(path: str | Path, device: str = "cpu") -> LoadedGenerator:
@@ -127,35 +132,46 @@ def save_png(path: str | Path, image: np.ndarray) -> None:
 def write_samples(generator: LoadedGenerator, n: int, out: str | Path, *, seed: int = 0, batch_size: int = 256,
                   truncation: float | None = None, class_index: int | None = None) -> dict:
     """Write ``n`` samples to ``out``: a folder of PNGs or a .npz/.npy (uint8 NHWC) for images; a .npy float
-    (N, 2) for toy data. Returns a summary (output, n, format, seed, ...)."""
+    (N, 2) for toy data. Returns a summary (output, n, format, seed, ...).
+
+    Under torchrun each rank draws a contiguous share of the sample indices (whole batches); rank r writes
+    its own PNGs, or its rows are gathered to rank 0 for one array file. Sample i is the same whatever the
+    world size, so the output is too."""
+    from .. import distributed
+
     out = Path(out)
     suffix = out.suffix.lower()
+    if n < 1:
+        raise GenmetricsError(f"-n must be at least 1, got {n}")
     if generator.kind == "toy" and suffix != ".npy":
         raise GenmetricsError(f"-o {out}: toy models write points; give a .npy file")
-    if generator.kind == "image" and suffix not in (".npz", ".npy") and out.exists() and any(out.iterdir()):
+    png = generator.kind == "image" and suffix not in (".npz", ".npy")
+    if png and out.exists() and any(out.iterdir()):
         raise GenmetricsError(f"-o {out} is a folder that is not empty; choose a new or empty folder")
-    samples, labels = generator.sample(n, seed, batch_size=batch_size, truncation=truncation,
-                                       class_index=class_index)
+    distributed.barrier()  # every rank has checked the folder before any rank writes into it
+    share = distributed.shard(n, batch_size)
+    samples, labels = generator.sample(len(share), seed, batch_size=batch_size, truncation=truncation,
+                                       class_index=class_index, start=share.start)
     if generator.kind == "toy":
-        with atomic_write(out) as handle:
-            np.save(handle, samples.numpy().astype(np.float32))
+        points = distributed.gather_array(samples.numpy().astype(np.float32))
+        if distributed.is_main():
+            with atomic_write(out) as handle:
+                np.save(handle, points)
         fmt = "npy float32 (N, 2)"
+    elif png:
+        out.mkdir(parents=True, exist_ok=True)
+        for i, image in zip(share, to_uint8_nhwc(samples)):
+            save_png(out / f"{i:06d}.png", image)
+        distributed.barrier()  # the command returns once every rank's files are written
+        fmt = "png"
     else:
-        images = to_uint8_nhwc(samples)
-        if suffix == ".npz":
-            arrays = {"images": images, **({"labels": labels.numpy()} if labels is not None else {})}
+        images = distributed.gather_array(to_uint8_nhwc(samples))
+        labels = None if labels is None else distributed.gather_array(labels.numpy())
+        if distributed.is_main():
+            arrays = {"images": images, **({"labels": labels} if labels is not None else {})}
             with atomic_write(out) as handle:
-                np.savez(handle, **arrays)
-            fmt = "npz uint8 NHWC"
-        elif suffix == ".npy":
-            with atomic_write(out) as handle:
-                np.save(handle, images)
-            fmt = "npy uint8 NHWC"
-        else:
-            out.mkdir(parents=True, exist_ok=True)
-            for i, image in enumerate(images):
-                save_png(out / f"{i:06d}.png", image)
-            fmt = "png"
+                np.savez(handle, **arrays) if suffix == ".npz" else np.save(handle, images)
+        fmt = f"{suffix[1:]} uint8 NHWC"
     return {"output": str(out), "n": n, "format": fmt, "seed": seed, "truncation": truncation,
             "class": class_index, "model": generator.config.model, "data": generator.config.data,
             "step": generator.step}
