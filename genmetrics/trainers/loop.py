@@ -211,7 +211,7 @@ def train(model: str | None, data: str | None, out: str | Path, *, resume: bool 
     write_config(out / "config.json", config)
     (out / "samples").mkdir(exist_ok=True)
     log = MetricsLog(out / "metrics.jsonl", run.step if payload is not None else None)
-    started, done_at_start = time.monotonic() - run.elapsed, run.step
+    started = time.monotonic() - run.elapsed  # time counts across resumed sessions
     latest, best_path = checkpoint_dir(out) / LATEST, checkpoint_dir(out) / BEST
 
     def checkpoint():
@@ -261,7 +261,7 @@ def train(model: str | None, data: str | None, out: str | Path, *, resume: bool 
     if not config.eval_every and not stopped_early:
         save_checkpoint(best_path, run.payload())  # no evaluation: best.pt is the final checkpoint
     return TrainResult(str(out), run.step, config.steps, str(latest), run.best, run.last_eval, stopped_early,
-                       round(time.monotonic() - started, 3) if run.step > done_at_start else run.elapsed)
+                       round(run.elapsed, 3))
 
 
 def _postfix(logs: dict, last_eval: dict | None) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import GenmetricsError
 from .base import Family, adversarial_output, register
 
 
@@ -21,6 +22,10 @@ class WGAN(Family):
     image_defaults = dict(optimizer="rmsprop", lr_g=5e-5, lr_d=5e-5, clip_value=0.01, batch_size=64,
                           n_critic=5, g_batchnorm=True, d_norm="batch")
     toy_defaults = dict(optimizer="rmsprop", lr_g=5e-5, lr_d=5e-5, clip_value=0.01, batch_size=64, n_critic=5)
+
+    def check(self, config):
+        if not config.clip_value or config.clip_value <= 0:
+            raise GenmetricsError("wgan needs a positive clip_value (--set clip_value=0.01)")
 
     def discriminator_loss(self, run, real, labels, gen):
         loss = critic_gap(run, real, run.fake(real.shape[0], gen).detach())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import GenmetricsError
 from .base import adversarial_output, register
 from .wgan import WGAN, critic_gap
 
@@ -37,6 +38,10 @@ class WGANGP(WGAN):
                           n_critic=5, batch_size=64, g_batchnorm=True, d_norm="none", clip_value=None)
     toy_defaults = dict(optimizer="adam", lr_g=1e-4, lr_d=1e-4, beta1=0.0, beta2=0.9, gp_lambda=10.0,
                         n_critic=5, batch_size=64, d_norm="none", clip_value=None)
+
+    def check(self, config):
+        if config.gp_lambda is None or config.gp_lambda < 0:
+            raise GenmetricsError("wgan-gp needs gp_lambda >= 0 (--set gp_lambda=10)")
 
     def discriminator_loss(self, run, real, labels, gen):
         fake = run.fake(real.shape[0], gen).detach()
