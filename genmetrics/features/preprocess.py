@@ -45,13 +45,13 @@ def tf_bilinear_resize(x: torch.Tensor, size: int) -> torch.Tensor:
     x_lo, x_hi, dx = grid(in_w)
     dx = dx.view(1, 1, 1, size)
 
-    def along_width(rows):
-        left, right = rows.index_select(3, x_lo), rows.index_select(3, x_hi)
-        return left + (right - left) * dx
-
-    top = along_width(x.index_select(2, y_lo))
-    bottom = along_width(x.index_select(2, y_hi))
-    return top + (bottom - top) * dy.view(1, 1, size, 1)
+    # Each input row is interpolated along the width once (rows are independent, so this equals TF's
+    # per-output-row work), then output rows are picked and blended: the same float32 operations in the
+    # same order, on in_h rows instead of 2 * size of them.
+    left, right = x.index_select(3, x_lo), x.index_select(3, x_hi)
+    across = right.sub_(left).mul_(dx).add_(left)
+    top, bottom = across.index_select(2, y_lo), across.index_select(2, y_hi)
+    return bottom.sub_(top).mul_(dy.view(1, 1, size, 1)).add_(top)
 
 
 def _pil_bicubic_float(image: np.ndarray, size: int) -> np.ndarray:
