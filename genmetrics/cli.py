@@ -132,6 +132,7 @@ def cli():
       genmetrics eval real/ fake/ --bootstrap 100   FID, IS, KID, precision/recall, density/coverage
       genmetrics parzen samples/ test/ --valid valid/ --gray
       genmetrics train dcgan --data digits --out runs/digits
+      genmetrics data digits --split test -o digits_test.npz   held-out digits, offline
       genmetrics sweep runs/digits --ref real/ -o sweep
       torchrun --nproc-per-node 4 -m genmetrics fid real/ fake/
 
@@ -593,6 +594,38 @@ def sample_command(run, n, output, seed, batch_size, truncation, class_index, de
                            class_index=class_index)
     emit(result, as_json, f"wrote {result['n']} samples to {result['output']} ({result['format']}; "
                           f"{result['model']} on {result['data']}, step {result['step']}, seed {seed})")
+
+
+@cli.command("data")
+@click.argument("name")
+@click.option("-o", "--output", required=True,
+              help="A new folder (PNGs) or a .npz/.npy (uint8 NHWC); toy sets: a .npy of float (N, 2).")
+@click.option("--split", default="train", show_default=True,
+              help="digits: train (1,497 images, what training uses), valid (150) or test (150); "
+                   "mnist, fashion-mnist, cifar10: train or test.")
+@click.option("--image-size", type=int, default=None, help="Resize to this side [digits: 32; others: native].")
+@click.option("-n", "n", type=int, default=None, help="Only the first N images (toy sets: N points) [all; 2,500].")
+@click.option("--seed", type=int, default=0, show_default=True, help="Toy sets: the seed of the draw.")
+@click.option("--data-root", default=None, help="Where torchvision's data sets are (or are downloaded to).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary.")
+@friendly_errors
+def data_command(name, output, split, image_size, n, seed, data_root, as_json):
+    """Write the named data set NAME (digits, mnist, fashion-mnist, cifar10, ring8, grid25) as training
+    sees it, to use as a reference for fid, parzen, prdc or modes.
+
+    \b
+    Examples (offline, with the bundled digits):
+      genmetrics data digits --split test -o digits_test.npz
+      genmetrics data digits --split valid -o digits_valid.npz
+      genmetrics parzen samples/ digits_test.npz --valid digits_valid.npz --gray
+      genmetrics data cifar10 -o cifar10_train/ --data-root ~/data
+    """
+    from .trainers.data import export_data
+
+    result = export_data(name, output, split=split, image_size=image_size, n=n, seed=seed, data_root=data_root)
+    emit(result, as_json, f"wrote {result['n']} {'points' if 'split' not in result else 'images'} of "
+                          f"{name}{' (' + split + ')' if 'split' in result else ''} to {result['output']} "
+                          f"({result['format']})")
 
 
 @cli.command("modes")

@@ -289,3 +289,38 @@ def test_cli_end_to_end(tmp_path):
         assert result.exit_code == 2, (args, result.output)
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("genmetrics: error:"), (args, result.output)
+
+
+def test_offline_first_run_train_sample_parzen_on_held_out_digits(digits_run, tmp_path):
+    """The README's offline path: a digits run, its samples, held-out digits from `genmetrics data`, and
+    `genmetrics parzen` of the samples on them; nothing downloaded."""
+    runner = CliRunner()
+
+    def run(*args):
+        result = runner.invoke(cli, [str(a) for a in args])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    run("sample", digits_run, "-n", "64", "-o", tmp_path / "samples.npz")
+    for split in ("valid", "test"):
+        run("data", "digits", "--split", split, "--image-size", "16", "-o", tmp_path / f"{split}.npz")
+    from sklearn.datasets import load_digits
+
+    with np.load(tmp_path / "test.npz") as test:  # the last 150 of scikit-learn's 1,797
+        assert test["images"].shape == (150, 16, 16, 1) and np.array_equal(test["labels"], load_digits().target[-150:])
+    report = json.loads(run("parzen", tmp_path / "samples.npz", tmp_path / "test.npz", "--valid",
+                            tmp_path / "valid.npz", "--gray", "--json", "-q"))
+    assert report["n_test"] == report["n_valid"] == 150 and report["dim"] == 256
+    assert np.isfinite(report["log_likelihood"]) and report["sigma"] > 0
+    bad = runner.invoke(cli, ["data", "digits", "--split", "holdout", "-o", str(tmp_path / "x.npz")])
+    assert bad.exit_code == 2 and "splits train, valid, test" in bad.stderr
+
+
+def test_training_on_digits_never_sees_the_held_out_splits():
+    from genmetrics.trainers.data import load_digits
+
+    train_images, _ = load_digits(16)
+    test_images, _ = load_digits(16, "test")
+    assert len(train_images) == 1497 and len(test_images) == 150
+    flat = {bytes(x) for x in train_images.numpy()}
+    assert sum(bytes(x) in flat for x in test_images.numpy()) < 5  # a few digits may coincide pixel for pixel

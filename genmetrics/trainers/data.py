@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from .._io import atomic_write
 from ..errors import GenmetricsError
 from ..metrics.modes import MIXTURES, GaussianMixture2D
 from .seeding import DATA, derive_generator
@@ -114,24 +115,34 @@ def _resize(images: torch.Tensor, size: int) -> torch.Tensor:
     return torch.cat(out)
 
 
-def load_digits(size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """scikit-learn's bundled 1,797 8x8 digits (values 0..16), upsampled to ``size``; no download."""
+# The digits' splits: training uses the first 1,497 images; 150 validation and 150 test images are held
+# out so that an offline run can be scored (e.g. by genmetrics parzen) on digits the model never saw.
+DIGITS_SPLITS = {"train": slice(0, 1497), "valid": slice(1497, 1647), "test": slice(1647, 1797)}
+
+
+def load_digits(size: int, split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
+    """A split of scikit-learn's bundled 1,797 8x8 digits (values 0..16), upsampled to ``size``; no download."""
     try:
         from sklearn.datasets import load_digits as sklearn_digits
     except ImportError:
         raise GenmetricsError("--data digits needs scikit-learn: pip install scikit-learn") from None
+    if split not in DIGITS_SPLITS:
+        raise GenmetricsError(f"digits has the splits {', '.join(DIGITS_SPLITS)}, not {split!r}")
     bunch = sklearn_digits()
-    images = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)  # 16: the digits' maximum value
-    return _resize(_to_uint8_nchw(images), size), torch.as_tensor(bunch.target, dtype=torch.long)
+    part = DIGITS_SPLITS[split]
+    images = np.rint(bunch.images[part] * (255.0 / 16.0)).astype(np.uint8)  # 16: the digits' maximum value
+    return _resize(_to_uint8_nchw(images), size), torch.as_tensor(bunch.target[part], dtype=torch.long)
 
 
-def load_torchvision(name: str, root: str, size: int | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """mnist, fashion-mnist or cifar10 training split from ``root`` (downloaded there when online)."""
+def load_torchvision(name: str, root: str, size: int | None, split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
+    """mnist, fashion-mnist or cifar10, training or test split, from ``root`` (downloaded there when online)."""
     import torchvision.datasets as tvd
 
+    if split not in ("train", "test"):
+        raise GenmetricsError(f"{name} has the splits train and test, not {split!r}")
     cls = getattr(tvd, TORCHVISION[name])
     try:
-        dataset = cls(root, train=True, download=True)
+        dataset = cls(root, train=split == "train", download=True)
     except Exception as exc:  # urllib / socket / checksum errors: the download is what failed
         raise GenmetricsError(
             f"--data {name}: not found in --data-root {root} and the download failed ({type(exc).__name__}: "
@@ -196,3 +207,51 @@ def open_training_data(data: str, data_root: str | None = None, image_size: int 
                               f"{', '.join(NAMED)}")
     images, labels, num_classes = load_folder(path, image_size)
     return TrainData(str(path), "image", images, labels, num_classes)
+
+
+def export_data(name: str, out: str | Path, *, split: str = "train", image_size: int | None = None,
+                n: int | None = None, seed: int = 0, data_root: str | None = None) -> dict:
+    """Write a named data set as training sees it, so that other commands can use it as a reference:
+    images (``digits``, ``mnist``, ``fashion-mnist``, ``cifar10``; a ``split``, optionally the first ``n``)
+    to a folder of PNGs or a uint8 NHWC .npz/.npy; toy mixtures (``ring8``, ``grid25``) as ``n`` points
+    (default 2,500) drawn with ``seed`` to a float32 (N, 2) .npy."""
+    from .generator import save_png
+
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if n is not None and n < 1:
+        raise GenmetricsError(f"-n must be at least 1, got {n}")
+    if name in MIXTURES:
+        if suffix != ".npy":
+            raise GenmetricsError(f"-o {out}: {name} is 2-D points; give a .npy file")
+        count = n or 2500
+        points = MIXTURES[name].sample(count, torch.Generator().manual_seed(seed)).numpy()
+        with atomic_write(out) as handle:
+            np.save(handle, points)
+        return {"data": name, "output": str(out), "n": count, "format": "npy float32 (N, 2)", "seed": seed}
+    if image_size is not None:
+        check_image_size(image_size)
+    if name == "digits":
+        images, labels = load_digits(image_size or 32, split)
+    elif name in TORCHVISION:
+        images, labels = load_torchvision(name, data_root or default_data_root(), image_size, split)
+    else:
+        raise GenmetricsError(f"unknown data set {name!r}; choose one of {', '.join(NAMED)}")
+    images, labels = images[:n], labels[:n]
+    nhwc = images.permute(0, 2, 3, 1).numpy()
+    if suffix in (".npz", ".npy"):
+        with atomic_write(out) as handle:
+            if suffix == ".npz":
+                np.savez(handle, images=nhwc, labels=labels.numpy())
+            else:
+                np.save(handle, nhwc)
+        fmt = f"{suffix[1:]} uint8 NHWC"
+    else:
+        if out.exists() and any(out.iterdir()):
+            raise GenmetricsError(f"-o {out} is a folder that is not empty; choose a new or empty folder")
+        out.mkdir(parents=True, exist_ok=True)
+        for i, image in enumerate(nhwc):
+            save_png(out / f"{i:06d}.png", image)
+        fmt = "png"
+    return {"data": name, "split": split, "output": str(out), "n": len(nhwc), "format": fmt,
+            "image_size": int(nhwc.shape[1])}
