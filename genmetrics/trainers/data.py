@@ -215,7 +215,7 @@ def export_data(name: str, out: str | Path, *, split: str = "train", image_size:
     images (``digits``, ``mnist``, ``fashion-mnist``, ``cifar10``; a ``split``, optionally the first ``n``)
     to a folder of PNGs or a uint8 NHWC .npz/.npy; toy mixtures (``ring8``, ``grid25``) as ``n`` points
     (default 2,500) drawn with ``seed`` to a float32 (N, 2) .npy."""
-    from .generator import save_png
+    from .generator import check_new_folder, save_images
 
     out = Path(out)
     suffix = out.suffix.lower()
@@ -238,20 +238,8 @@ def export_data(name: str, out: str | Path, *, split: str = "train", image_size:
     else:
         raise GenmetricsError(f"unknown data set {name!r}; choose one of {', '.join(NAMED)}")
     images, labels = images[:n], labels[:n]
+    check_new_folder(out)
     nhwc = images.permute(0, 2, 3, 1).numpy()
-    if suffix in (".npz", ".npy"):
-        with atomic_write(out) as handle:
-            if suffix == ".npz":
-                np.savez(handle, images=nhwc, labels=labels.numpy())
-            else:
-                np.save(handle, nhwc)
-        fmt = f"{suffix[1:]} uint8 NHWC"
-    else:
-        if out.exists() and any(out.iterdir()):
-            raise GenmetricsError(f"-o {out} is a folder that is not empty; choose a new or empty folder")
-        out.mkdir(parents=True, exist_ok=True)
-        for i, image in enumerate(nhwc):
-            save_png(out / f"{i:06d}.png", image)
-        fmt = "png"
+    fmt = save_images(out, nhwc, labels.numpy())
     return {"data": name, "split": split, "output": str(out), "n": len(nhwc), "format": fmt,
             "image_size": int(nhwc.shape[1])}

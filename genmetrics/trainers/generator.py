@@ -129,6 +129,29 @@ def save_png(path: str | Path, image: np.ndarray) -> None:
         Image.fromarray(image).save(handle, format="PNG")
 
 
+def check_new_folder(out: Path) -> None:
+    """PNG output goes to a new or empty folder, never mixed with earlier files."""
+    if out.suffix.lower() not in (".npz", ".npy") and out.exists() and any(out.iterdir()):
+        raise GenmetricsError(f"-o {out} is a folder that is not empty; choose a new or empty folder")
+
+
+def save_images(out: Path, images: np.ndarray, labels: np.ndarray | None = None, first: int = 0) -> str:
+    """uint8 NHWC ``images`` to a .npz (with ``labels``), a .npy, or PNGs named by index from ``first``
+    in the folder ``out``; returns the format written."""
+    suffix = out.suffix.lower()
+    if suffix in (".npz", ".npy"):
+        with atomic_write(out) as handle:
+            if suffix == ".npz":
+                np.savez(handle, images=images, **({"labels": labels} if labels is not None else {}))
+            else:
+                np.save(handle, images)
+        return f"{suffix[1:]} uint8 NHWC"
+    out.mkdir(parents=True, exist_ok=True)
+    for i, image in enumerate(images, start=first):
+        save_png(out / f"{i:06d}.png", image)
+    return "png"
+
+
 def write_samples(generator: LoadedGenerator, n: int, out: str | Path, *, seed: int = 0, batch_size: int = 256,
                   truncation: float | None = None, class_index: int | None = None) -> dict:
     """Write ``n`` samples to ``out``: a folder of PNGs or a .npz/.npy (uint8 NHWC) for images; a .npy float
@@ -146,8 +169,8 @@ def write_samples(generator: LoadedGenerator, n: int, out: str | Path, *, seed: 
     if generator.kind == "toy" and suffix != ".npy":
         raise GenmetricsError(f"-o {out}: toy models write points; give a .npy file")
     png = generator.kind == "image" and suffix not in (".npz", ".npy")
-    if png and out.exists() and any(out.iterdir()):
-        raise GenmetricsError(f"-o {out} is a folder that is not empty; choose a new or empty folder")
+    if png:
+        check_new_folder(out)
     distributed.barrier()  # every rank has checked the folder before any rank writes into it
     share = distributed.shard(n, batch_size)
     samples, labels = generator.sample(len(share), seed, batch_size=batch_size, truncation=truncation,
@@ -159,19 +182,12 @@ def write_samples(generator: LoadedGenerator, n: int, out: str | Path, *, seed: 
                 np.save(handle, points)
         fmt = "npy float32 (N, 2)"
     elif png:
-        out.mkdir(parents=True, exist_ok=True)
-        for i, image in zip(share, to_uint8_nhwc(samples)):
-            save_png(out / f"{i:06d}.png", image)
+        fmt = save_images(out, to_uint8_nhwc(samples), first=share.start)  # each rank its own files
         distributed.barrier()  # the command returns once every rank's files are written
-        fmt = "png"
     else:
         images = distributed.gather_array(to_uint8_nhwc(samples))
         labels = None if labels is None else distributed.gather_array(labels.numpy())
-        if distributed.is_main():
-            arrays = {"images": images, **({"labels": labels} if labels is not None else {})}
-            with atomic_write(out) as handle:
-                np.savez(handle, **arrays) if suffix == ".npz" else np.save(handle, images)
-        fmt = f"{suffix[1:]} uint8 NHWC"
+        fmt = save_images(out, images, labels) if distributed.is_main() else f"{suffix[1:]} uint8 NHWC"
     return {"output": str(out), "n": n, "format": fmt, "seed": seed, "truncation": truncation,
             "class": class_index, "model": generator.config.model, "data": generator.config.data,
             "step": generator.step}
