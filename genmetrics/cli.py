@@ -158,6 +158,14 @@ def fid_command(path1, path2, infinity, infinity_points, infinity_min, seed, as_
 
     Each PATH is a folder of images (searched recursively), a .zip, a .npy/.npz uint8 image array, or a
     .npz of statistics (genmetrics stats, pytorch-fid, clean-fid) or features (genmetrics features).
+
+    \b
+    Examples:
+      genmetrics fid real/ fake/                          the published protocol (TF1 resize, 2048-d)
+      genmetrics fid real.npz fake/ --json                against stored statistics, as JSON
+      genmetrics fid real/ fake/ --resize clean           clean-fid's protocol
+      genmetrics fid real/ fake/ --weights pt_inception-2015-12-05-6726825d.pth   offline
+      genmetrics fid real/ fake/ --infinity               FID_inf, the bias-free extrapolation
     """
     if infinity:
         from .metrics.fid_infinity import fid_infinity
@@ -182,7 +190,14 @@ def fid_command(path1, path2, infinity, infinity_points, infinity_min, seed, as_
 @extraction_options
 @friendly_errors
 def is_command(path, splits, shuffle_seed, as_json, **kwargs):
-    """Inception Score of the images at PATH (higher is better): mean and std over splits."""
+    """Inception Score of the images at PATH (higher is better): mean and std over splits.
+
+    \b
+    Examples:
+      genmetrics is fake/                                 10 splits in the given (sorted) order
+      genmetrics is fake.npz --shuffle-seed 2020          torch-fidelity's number
+      genmetrics is fake/ --json
+    """
     from .metrics.inception_score import inception_score
 
     result = inception_score(path, splits=splits, shuffle_seed=shuffle_seed, **library_options(kwargs))
@@ -199,7 +214,13 @@ def is_command(path, splits, shuffle_seed, as_json, **kwargs):
 @extraction_options
 @friendly_errors
 def stats_command(path, output, as_json, **kwargs):
-    """Mean and covariance of PATH's features, saved for later FIDs."""
+    """Mean and covariance of PATH's features, saved for later FIDs.
+
+    \b
+    Examples:
+      genmetrics stats real/ -o real.npz                  then: genmetrics fid real.npz fake/
+      genmetrics stats cifar10_train/ -o c10.npz --resize clean
+    """
     from .features.compute import compute_statistics
     from .stats import save_statistics
 
@@ -220,7 +241,13 @@ def stats_command(path, output, as_json, **kwargs):
 @extraction_options
 @friendly_errors
 def features_command(path, output, as_json, **kwargs):
-    """Per-image features and logits of PATH, in input order."""
+    """Per-image features and logits of PATH, in input order.
+
+    \b
+    Examples:
+      genmetrics features fake/ -o fake_feats.npz         then: genmetrics eval real_feats.npz fake_feats.npz
+      genmetrics features fake/ -o f.npz --extractor vgg16 --extractor-weights vgg16-397923af.pth
+    """
     from .features.compute import compute_features, save_features
 
     features = compute_features(path, **library_options(kwargs))
@@ -303,7 +330,13 @@ def eval_command(path1, path2, metrics, as_json, **kwargs):
 @metric_options
 @friendly_errors
 def kid_command(path1, path2, as_json, **kwargs):
-    """Kernel Inception Distance between PATH1 and PATH2 (genmetrics eval --metrics kid)."""
+    """Kernel Inception Distance between PATH1 and PATH2 (genmetrics eval --metrics kid).
+
+    \b
+    Examples:
+      genmetrics kid real/ fake/                          100 subsets of min(1000, n), torch-fidelity's draws
+      genmetrics kid real_feats.npz fake/ --kid-subset-size 500 --json
+    """
     run_evaluate(path1, path2, "kid", as_json, kwargs)
 
 
@@ -313,7 +346,13 @@ def kid_command(path1, path2, as_json, **kwargs):
 @metric_options
 @friendly_errors
 def prdc_command(path1, path2, as_json, **kwargs):
-    """Precision, recall, density and coverage of PATH2 against PATH1 (eval --metrics precision,...)."""
+    """Precision, recall, density and coverage of PATH2 against PATH1 (eval --metrics precision,...).
+
+    \b
+    Examples:
+      genmetrics prdc real/ fake/                         k=3 (precision/recall), k=5 (density/coverage)
+      genmetrics prdc real_feats.npz fake_feats.npz --json
+    """
     run_evaluate(path1, path2, "precision,recall,density,coverage", as_json, kwargs)
 
 
@@ -324,13 +363,25 @@ def cache_group():
     Entries are keyed by the input's files (sizes and modification times, or contents with
     --hash-content), the extractor and weights, the protocol and the version: a changed image is
     recomputed, never served stale. Pass --no-cache to any command to bypass it.
+
+    \b
+    Examples:
+      genmetrics cache list                               entries, sizes and the inputs they came from
+      genmetrics cache list --json
+      genmetrics cache clear                              delete genmetrics' entries (nothing else)
     """
 
 
 @cache_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def cache_list(as_json):
-    """List the cached entries."""
+    """List the cached entries: kind, size, number of images and the input each was made from.
+
+    \b
+    Examples:
+      genmetrics cache list
+      genmetrics cache list --json
+    """
     from . import cache
 
     found = cache.entries()
@@ -341,7 +392,12 @@ def cache_list(as_json):
 
 @cache_group.command("clear")
 def cache_clear():
-    """Delete every cached entry."""
+    """Delete genmetrics' cached entries (and nothing else in the cache folder).
+
+    \b
+    Example:
+      genmetrics cache clear
+    """
     from . import cache
 
     click.echo(f"removed {cache.clear()} entries from {cache.cache_dir()}")
