@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import warnings
 
@@ -85,7 +86,6 @@ def friendly_errors(func):
         try:
             result = func(*args, **kwargs)
         except GenmetricsError as exc:
-            import os
             where = f" (rank {os.environ['RANK']})" if int(os.environ.get("WORLD_SIZE", "1")) > 1 else ""
             click.echo(f"genmetrics: error{where}: {exc}", err=True)
             sys.exit(2)
@@ -113,7 +113,10 @@ def main_process() -> bool:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    click.echo(f"genmetrics: warning: {message}", err=True)
+    """One line per warning; under torchrun only rank 0 prints (every rank sees the same gathered inputs,
+    so N ranks would print each warning N times)."""
+    if os.environ.get("RANK", "0") == "0":  # read from the environment: warnings come before the group is up
+        click.echo(f"genmetrics: warning: {message}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -20,6 +20,8 @@ point's numbers are those of a single process.
 from __future__ import annotations
 
 import inspect
+import os
+import warnings
 
 import numpy as np
 import torch
@@ -36,6 +38,18 @@ METHODS = ("resample", "scale", "psi")
 SWEEP_METRICS = ("fid", "is", "kid", "precision", "recall", "density", "coverage", "modes")
 TF_HUB_BOUND = 2.0  # TF-Hub BigGAN colab: truncation * truncnorm.rvs(-2, 2, ...)
 DEFAULT_TRUNCATIONS = (2.0, 1.5, 1.0, 0.7, 0.5, 0.3, 0.1)
+# Inception throughput on a CPU, per core, fp32 at 299 px: 12 img/s on 2 cores in benchmarks/extract_speed.py
+# (README table). Used only to warn before a long sweep; the progress bar shows the real rate.
+CPU_IMAGES_PER_SECOND_PER_CORE = 6.0
+LONG_SWEEP_SECONDS = 600.0  # warn when the estimate passes ten minutes
+
+
+def estimate_seconds(images: int, device: torch.device) -> float | None:
+    """A rough time to featurise ``images`` on a CPU (None on a GPU, where it is seldom long)."""
+    if device.type != "cpu":
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return images / (CPU_IMAGES_PER_SECOND_PER_CORE * cores)
 
 
 def parse_truncations(spec) -> list[float]:
@@ -168,6 +182,18 @@ def _point(batches, metrics, reference, settings, options, modes_data):
     return row
 
 
+def _warn_if_long(n: int, levels: list, metrics: list, device: torch.device) -> None:
+    if all(m == "modes" for m in metrics):
+        return  # toy points: no network
+    images = n * len(levels)
+    seconds = estimate_seconds(images, device)
+    if seconds is not None and seconds > LONG_SWEEP_SECONDS:
+        warnings.warn(f"this sweep featurises {len(levels)} levels x {n:,} samples = {images:,} images (plus the "
+                      f"reference) on the CPU: roughly {seconds / 60:.0f} min at ~"
+                      f"{CPU_IMAGES_PER_SECOND_PER_CORE:g} img/s per core; -n 2000 gives a quicker, noisier "
+                      f"curve", stacklevel=3)
+
+
 def truncation_sweep(generator, z_dim: int, ref=None, truncations=DEFAULT_TRUNCATIONS, *, n: int = 10000,
                      metrics=("fid", "is"), method: str = "resample", seed: int = 0, batch_size: int = 100,
                      modes_data: str | None = None, progress: bool = True, **options) -> list[dict]:
@@ -199,6 +225,7 @@ def truncation_sweep(generator, z_dim: int, ref=None, truncations=DEFAULT_TRUNCA
                 "kid_subset_size": None, "pr_k": 3, "dc_k": 5, "seed": DEFAULTS.seed}
     options.setdefault("progress", progress)
     device = resolve_device(options.get("device", "auto"))
+    _warn_if_long(n, levels, metrics, device)
     reference = _reference(ref, metrics, options)
     native_psi = method == "psi" and _accepts_psi(generator)
     share = distributed.shard(n, batch_size)  # this rank's samples (all of them in a single process)

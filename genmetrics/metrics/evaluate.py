@@ -15,8 +15,8 @@ from .._version import __version__
 from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
 from ..features.compute import compute_features, features_from_file, statistics_from_features
-from ..stats import is_statistics_file
-from .fid import frechet_distance
+from ..stats import Statistics, is_statistics_file
+from .fid import _check_sample_size, frechet_distance
 from .inception_score import inception_score_from_logits
 from .kid import KID_SUBSETS, kernel_inception_distance
 from .prdc import DC_K, PR_K, prdc
@@ -92,6 +92,9 @@ def evaluate(a, b, metrics=("fid",), *, dims: int = DEFAULTS.dims, seed: int = D
     xa, xb = fa.features, fb.features
     if xa.shape[1] != xb.shape[1]:
         raise GenmetricsError(f"features of different dimension: {xa.shape[1]} vs {xb.shape[1]}")
+    if "fid" in metrics:  # the warning genmetrics fid gives for fewer images than feature dimensions
+        for images, x in ((a, xa), (b, xb)):
+            _check_sample_size(Statistics(np.zeros(x.shape[1]), np.zeros((0, 0)), len(x), source=str(images)))
     result = _scores(metrics, xa, xb, fb.logits, settings, seed)
     result.update(n1=len(xa), n2=len(xb), version=__version__,
                   protocol=_protocol(fa.protocol, xa.shape[1], seed, metrics, settings))

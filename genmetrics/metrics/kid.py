@@ -9,9 +9,12 @@ of size 1000 (here min(1000, n) so that small sets work). Subsets are drawn exac
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..errors import GenmetricsError
+from .fid import SmallSampleWarning
 
 KID_SUBSETS = 100  # Binkowski et al. 2018 code; torch-fidelity kid_subsets
 KID_SUBSET_SIZE = 1000  # torch-fidelity kid_subset_size
@@ -29,8 +32,12 @@ def polynomial_mmd2(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def kernel_inception_distance(features1, features2, subsets: int = KID_SUBSETS,
-                              subset_size: int | None = None, seed: int = 2020) -> tuple[float, float, int]:
-    """(mean, std, subset size) of KID over ``subsets`` random subsets of both feature sets."""
+                              subset_size: int | None = None, seed: int = 2020) -> tuple[float, float | None, int]:
+    """(mean, std, subset size) of KID over ``subsets`` random subsets of both feature sets.
+
+    When both sets hold exactly ``subset_size`` features every subset is the whole of both sets (MMD does
+    not depend on their order), so there is no spread to report: the std is None and a warning says so.
+    """
     x, y = np.asarray(features1, np.float64), np.asarray(features2, np.float64)
     if x.shape[1] != y.shape[1]:
         raise GenmetricsError(f"KID needs features of the same dimension, got {x.shape[1]} and {y.shape[1]}")
@@ -40,6 +47,11 @@ def kernel_inception_distance(features1, features2, subsets: int = KID_SUBSETS,
                               f"images); pass --kid-subset-size")
     if subsets < 1:
         raise GenmetricsError(f"--kid-subsets must be at least 1, got {subsets}")
+    if m == len(x) == len(y):
+        warnings.warn(f"KID: both sets hold {m} features, the subset size, so every subset is the whole set and "
+                      f"all {subsets} subsets give one value: no standard deviation is reported; use more "
+                      f"images or a smaller --kid-subset-size", SmallSampleWarning, stacklevel=2)
+        return polynomial_mmd2(x, y), None, m
     rng = np.random.RandomState(seed)
     values = np.empty(subsets)
     for i in range(subsets):
