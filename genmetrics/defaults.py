@@ -1,28 +1,122 @@
-"""One source of truth for defaults, read by the library functions and the CLI options alike."""
+"""One source of truth for defaults: the ``Options`` of every extraction, metric and sampling call.
+
+Every default lives here once, with the reason or the source it comes from. The library's functions take
+these names as keyword arguments, the CLI's options are generated from the same fields (so the two
+cannot drift), and an unknown keyword raises ``GenmetricsError`` naming the closest valid one.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+from dataclasses import dataclass, field, fields, replace
 
-
-@dataclass(frozen=True)
-class Defaults:
-    # Preprocessing protocol: "tf" is what published FIDs use (TF1 bilinear resize on uint8 values).
-    resize: str = "tf"
-    # 2048: the final average pool of InceptionV3, the FID of Heusel et al. 2017.
-    dims: int = 2048
-    batch_size: int = 50
-    device: str = "auto"
-    # Inception Score: 10 splits as in Salimans et al. 2016 (improved-gan inception_score.py).
-    splits: int = 10
-    # torch-fidelity shuffles IS samples with RandomState(2020) (torch_fidelity/defaults.py rng_seed);
-    # we do not shuffle unless asked, so the score is a function of the given order.
-    shuffle_seed: int | None = None
-    # Seed of random subsets (KID) and bootstrap resampling; 2020 is torch-fidelity's rng_seed, so KID
-    # subsets are drawn as torch-fidelity draws them by default.
-    seed: int = 2020
-
-
-DEFAULTS = Defaults()
+from .errors import GenmetricsError
 
 RESIZE_MODES = ("tf", "pytorch-fid", "clean")
 FEATURE_DIMS = (64, 192, 768, 2048)
+PRECISIONS = ("fp32", "tf32", "bf16")
+EXTRACTOR_INPUTS = ("float", "uint8")
+
+
+def _option(default, help: str, source: str = "", group: str = "extraction"):
+    """A field with its CLI help, where its value comes from, and which calls take it."""
+    return field(default=default, metadata={"help": help, "source": source, "group": group})
+
+
+@dataclass(frozen=True)
+class Options:
+    """Every option of feature extraction, the sample metrics and sampling, with its default."""
+
+    # ---- feature extraction (group "extraction")
+    resize: str = _option("tf", "Preprocessing protocol: tf = TF1 bilinear on uint8 (published numbers, "
+                          "torch-fidelity); pytorch-fid = torch bilinear on [0,1]; clean = clean-fid's PIL bicubic.",
+                          "the original TF FID code (TTUR fid.py) resizes with TF1 bilinear on uint8")
+    dims: int = _option(2048, "Inception layer: 64, 192, 768 (block features) or 2048 (pool).",
+                        "2048: the final average pool of InceptionV3, the FID of Heusel et al. 2017")
+    extractor: str = _option("inception", "Feature extractor: inception, vgg16, torchscript:PATH, or one "
+                             "registered in code.", "Heusel et al. 2017 (FID) use the FID InceptionV3")
+    extractor_size: int | None = _option(None, "Input resolution of the extractor (needed for torchscript:PATH).")
+    extractor_weights: str | None = _option(None, "Weights of a non-Inception extractor (vgg16: torchvision's "
+                                            "state dict).")
+    extractor_input: str = _option("float", "What a torchscript extractor takes: [0,1] floats or uint8.")
+    weights: str | None = _option(None, "FID Inception weights file (pytorch-fid's .pth); also "
+                                  "$GENMETRICS_WEIGHTS. Downloaded and cached on first use otherwise.")
+    device: str = _option("auto", "auto, cpu, cuda or cuda:N (auto: a CUDA GPU when there is one).")
+    batch_size: int = _option(50, "Images per network batch; does not change the numbers.",
+                              "pytorch-fid's default --batch-size")
+    workers: int | None = _option(None, "Image decoding processes [default: half the cores for files, 0 for "
+                                  "arrays].")
+    skip_bad: bool = _option(False, "Skip (and count) unreadable images instead of stopping.")
+    cache: bool | None = _option(None, "Read and write the content-keyed cache of statistics and features "
+                                 "[default: on unless $GENMETRICS_NO_CACHE is set].")
+    hash_content: bool = _option(False, "Key the cache on file contents rather than sizes and modification times.")
+    precision: str = _option("fp32", "Network arithmetic. fp32 is exact; tf32 (CUDA) and bf16 are faster but "
+                             "move the numbers.", "fp32: what the reference tools compute in")
+    progress: bool = _option(True, "Show a progress bar.")
+
+    # ---- sample metrics (group "metrics")
+    splits: int = _option(10, "Inception Score splits.",
+                          "Salimans et al. 2016 (improved-gan inception_score.py)", "metrics")
+    shuffle_seed: int | None = _option(None, "Shuffle IS samples with RandomState(S) before splitting; 2020 "
+                                       "reproduces torch-fidelity.",
+                                       "not shuffling makes IS a function of the given order; torch-fidelity "
+                                       "shuffles with its rng_seed 2020 (torch_fidelity/defaults.py)", "metrics")
+    seed: int = _option(2020, "KID subsets and bootstrap draws; 2020 is torch-fidelity's.",
+                        "torch-fidelity's rng_seed (torch_fidelity/defaults.py), so KID subsets match its draws",
+                        "metrics")
+    kid_subsets: int = _option(100, "KID: number of random subsets.",
+                               "Binkowski et al. 2018 code; torch-fidelity kid_subsets", "metrics")
+    kid_subset_size: int | None = _option(None, "KID: subset size [default: min(1000, n)].",
+                                          "1000: torch-fidelity kid_subset_size; capped at n so small sets work",
+                                          "metrics")
+    pr_k: int = _option(3, "k of precision/recall.", "Kynkaanniemi et al. 2019, section 3 (k = 3)", "metrics")
+    dc_k: int = _option(5, "k of density/coverage.", "Naeem et al. 2020, section 4 (k = 5)", "metrics")
+    bootstrap: int = _option(0, "Resample the images B times and report percentile intervals.", "", "metrics")
+    confidence: float = _option(0.95, "Bootstrap interval level.", "", "metrics")
+
+    # ---- sampling generators (group "sampling")
+    sample_batch_size: int = _option(256, "Generator batch; does not change the samples (noise is drawn per "
+                                     "sample).", "", "sampling")
+    toy_samples: int = _option(2500, "Samples of a 2-D toy generator for mode coverage.",
+                               "PacGAN (Lin et al. 2018) Table 1 and VEEGAN use 2,500 samples", "sampling")
+    sweep_n: int = _option(10000, "Samples per truncation level.",
+                           "a trade-off, not a paper's value: FID's bias falls as 1/N; 7 levels of 10,000 take about "
+                           "1.5 hours on a 2-core CPU (a warning says so up front)",
+                           "sampling")
+    truncations: tuple = _option((2.0, 1.5, 1.0, 0.7, 0.5, 0.3, 0.1), "Truncation levels of a sweep.",
+                                 "from 2.0 (resample redraws under 5% of entries: near no truncation) down to 0.1 (strong "
+                                 "truncation)", "sampling")
+
+    def replace(self, **changes) -> "Options":
+        check_keywords(changes, option_names(), "Options")
+        return replace(self, **changes)
+
+
+# The name the library has always used; ``Defaults`` kept as an alias for code that imported it.
+Defaults = Options
+DEFAULTS = Options()
+
+
+def option_names(*groups: str) -> tuple[str, ...]:
+    """The names of the options in ``groups`` (all of them when none is given)."""
+    return tuple(f.name for f in fields(Options) if not groups or f.metadata["group"] in groups)
+
+
+def option_help(name: str) -> str:
+    return Options.__dataclass_fields__[name].metadata["help"]
+
+
+def option_source(name: str) -> str:
+    return Options.__dataclass_fields__[name].metadata["source"]
+
+
+EXTRACTION_OPTIONS = option_names("extraction")
+METRIC_OPTIONS = option_names("metrics")
+
+
+def check_keywords(given, allowed, where: str) -> None:
+    """Raise ``GenmetricsError`` for a keyword not in ``allowed``, naming the closest valid one."""
+    for name in given:
+        if name not in allowed:
+            close = difflib.get_close_matches(name, list(allowed), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; valid: {', '.join(sorted(allowed))}"
+            raise GenmetricsError(f"{where}() got an unknown option {name!r}{hint}")
