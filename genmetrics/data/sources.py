@@ -1,11 +1,13 @@
 """Image sources: one loader for every command and library call.
 
 ``open_images(x)`` accepts
-  - a folder (searched recursively; extensions matched case-insensitively; files in sorted path order),
+  - a folder (searched recursively; extensions matched case-insensitively; files in sorted path order;
+    what is read and what is skipped: genmetrics/data/folder.py),
   - a single image file, a ``.zip`` of images,
   - a ``.npy`` / ``.npz`` file holding a uint8 array (N,H,W,C), (N,C,H,W) or (N,H,W), 1 or 3 channels,
   - in Python also a list of image paths, a torch tensor or numpy array batch (uint8, or float in
     [0, 1]) or any iterable of such batches.
+Only regular files are read (a named pipe would block for ever, a device never end).
 Indexable sources decode one image at a time (in DataLoader workers); an iterable is consumed in order.
 """
 from __future__ import annotations
@@ -21,8 +23,8 @@ from PIL import Image
 
 from ..errors import GenmetricsError
 from .decode import array_image, channel_axis, pil_to_rgb, to_uint8
+from .folder import IMAGE_EXTENSIONS, image_files, not_regular
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 IMAGE_ARRAY_KEYS = ("images", "samples", "x", "arr_0")  # tried in this order in a multi-array .npz
 
 
@@ -77,13 +79,22 @@ class FileListSource(FolderSource):
     """An explicit list of image files, in the given order."""
 
     def __init__(self, paths: list[Path]):
-        missing = [p for p in paths if not p.is_file()]
+        missing = [p for p in paths if not p.exists() and not p.is_symlink()]
         if missing:
             raise GenmetricsError(f"{missing[0]} does not exist ({len(missing)} of the {len(paths)} listed files)")
+        for path in paths:  # each was named: one that cannot be read is an error, not a skip
+            _require_regular_file(path)
         self.root, self.files, self.name = Path(), [str(p) for p in paths], f"<list of {len(paths)} files>"
 
     def item_name(self, index):
         return self.files[index]
+
+
+def _require_regular_file(path: Path) -> None:
+    kind = not_regular(path)
+    if kind is not None:
+        raise GenmetricsError(f"{path} is a {kind}, not a regular file; give an image file (or a folder, a .zip, "
+                              f"a .npy/.npz array)")
 
 
 class ZipSource(Source):
@@ -152,28 +163,6 @@ class IterableSource:
             yield batch.expand(-1, 3, -1, -1) if batch.shape[1] == 1 else batch
 
 
-def _image_files(root: Path) -> list[str]:
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for filename in filenames:
-            if filename.lower().endswith(IMAGE_EXTENSIONS) and not filename.startswith("."):
-                found.append(Path(dirpath, filename).relative_to(root).as_posix())
-    return sorted(found)
-
-
-def _open_folder(path: Path) -> FolderSource:
-    files = _image_files(path)
-    if not files:
-        others = [p.name for p in path.rglob("*") if p.is_file()]
-        if not others:
-            raise GenmetricsError(f"{path} is an empty folder: put the images to evaluate in it")
-        raise GenmetricsError(
-            f"no images found in {path}: it holds {len(others)} other file(s) such as {others[0]!r}; "
-            f"accepted extensions are {', '.join(IMAGE_EXTENSIONS)} (any case)")
-    return FolderSource(path, files)
-
-
 def _open_zip(path: Path) -> ZipSource:
     try:
         with zipfile.ZipFile(path) as archive:
@@ -213,11 +202,12 @@ def open_images(images, name: str | None = None) -> Source | IterableSource:
         return images
     if isinstance(images, (str, os.PathLike)):
         path = Path(images).expanduser()
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise GenmetricsError(f"{path} does not exist: give a folder of images, a .zip, a .npy/.npz "
                                   f"array or an image file")
         if path.is_dir():
-            return _open_folder(path)
+            return FolderSource(path, image_files(path))
+        _require_regular_file(path)  # a pipe blocks for ever, a device never ends; a broken link is said
         suffix = path.suffix.lower()
         if suffix == ".zip":
             return _open_zip(path)

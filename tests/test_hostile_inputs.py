@@ -1,0 +1,139 @@
+"""Hostile inputs (issue 11): nothing lost in silence, no silently wrong number, no traceback, no hang.
+
+Each test first checks the loader itself (cheap, and it fails without hanging on the code before the fix),
+then, where it matters, the command line: a result plus a warning, or one error line and exit 2.
+"""
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from genmetrics import GenmetricsError
+from genmetrics.data import open_images
+from genmetrics.testing import synthetic_images, write_image_folder
+from tests.test_cli import fails_cleanly, run
+
+
+def rgb(seed, size=(8, 6)):
+    return np.random.default_rng(seed).integers(0, 256, (*size, 3), dtype=np.uint8)
+
+
+def two_images(folder):
+    write_image_folder(folder, synthetic_images(2, size=16, seed=0))
+    return folder
+
+
+def warning_lines(err):
+    return [line for line in err.splitlines() if line.startswith("genmetrics: warning:")]
+
+
+def n_scored(folder, weights, *extra):
+    """The number of images `genmetrics is` scored, and its stderr; fails on any non-zero exit."""
+    code, out, err = run("is", folder, "--weights", weights, "--splits", "1", "--json", "-q", *extra)
+    assert code == 0 and "Traceback" not in err, (code, out, err)
+    return json.loads(out)["n"], err
+
+
+# ---------------------------------------------------------------- 1. symbolic link loops
+def test_symlink_loop_counts_each_image_once(tmp_path, weights):
+    folder = two_images(tmp_path / "loop")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "up").symlink_to("..")  # before the fix: 2 images listed 82 times over 40 levels
+    with pytest.warns(UserWarning, match=r"skipped 1 folder reached a second time .*: sub/up -> \.\."):
+        source = open_images(folder)
+    assert source.files == ["00000.png", "00001.png"]
+    n, err = n_scored(folder, weights)
+    assert n == 2 and len(warning_lines(err)) == 1 and "sub/up" in err
+
+
+def test_linked_in_data_set_is_still_read(tmp_path):
+    outside = two_images(tmp_path / "outside")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "set").symlink_to(outside, target_is_directory=True)
+    (tmp_path / "data" / "set2").symlink_to(outside, target_is_directory=True)  # one folder, two links
+    with pytest.warns(UserWarning, match="set2 -> "):
+        assert open_images(tmp_path / "data").files == ["set/00000.png", "set/00001.png"]
+
+
+# ---------------------------------------------------------------- 2. netpbm files; what is not an image
+def test_netpbm_images_are_read_like_pil(tmp_path):
+    # pytorch-fid reads .ppm and .pgm (its IMAGE_EXTENSIONS); PIL also reads .pbm and .pnm
+    base = Image.fromarray(rgb(0))
+    base.save(tmp_path / "a.ppm")
+    base.convert("L").save(tmp_path / "b.pgm")
+    base.convert("1").save(tmp_path / "c.pbm")
+    base.save(tmp_path / "d.PNM", format="PPM")
+    source = open_images(tmp_path)
+    assert source.files == ["a.ppm", "b.pgm", "c.pbm", "d.PNM"]
+    for i, name in enumerate(source.files):
+        assert np.array_equal(source.load(i), np.asarray(Image.open(tmp_path / name).convert("RGB"))), name
+
+
+def test_files_that_are_not_images_are_counted(tmp_path, weights):
+    folder = two_images(tmp_path / "mixed")
+    for name in ("notes.txt", "labels.csv", "x.gif"):
+        (folder / name).write_text("x")
+    (folder / ".DS_Store").write_text("x")  # hidden: ignored by design, not reported
+    with pytest.warns(UserWarning, match=r"skipped 3 files that are not images, e\.g\. labels\.csv"):
+        open_images(folder)
+    n, err = n_scored(folder, weights)
+    assert n == 2 and len(warning_lines(err)) == 1 and "3 files" in err
+
+
+# ---------------------------------------------------------------- 3. named pipes, devices, broken links
+def test_named_pipe_is_skipped_and_said(tmp_path, weights):
+    folder = two_images(tmp_path / "pipe")
+    os.mkfifo(folder / "x.png")  # before the fix it was listed, and opening it blocked for ever
+    with pytest.warns(UserWarning, match=r"skipped 1 entry that is not a regular file: x\.png \(named pipe\)"):
+        assert open_images(folder).files == ["00000.png", "00001.png"]
+    n, err = n_scored(folder, weights)
+    assert n == 2 and "x.png (named pipe)" in err
+
+
+def test_broken_link_with_the_cache_on(tmp_path, weights, monkeypatch):
+    monkeypatch.delenv("GENMETRICS_NO_CACHE")  # the traceback came from the cache's stat of the link
+    folder = two_images(tmp_path / "broken")
+    (folder / "y.png").symlink_to(tmp_path / "gone.png")
+    with pytest.warns(UserWarning, match=r"skipped 1 broken symbolic link: y\.png"):
+        assert open_images(folder).files == ["00000.png", "00001.png"]
+    n, err = n_scored(folder, weights)
+    assert n == 2 and "broken symbolic link: y.png" in err
+
+
+def test_link_to_dev_zero_with_hash_content(tmp_path, weights, monkeypatch):
+    monkeypatch.delenv("GENMETRICS_NO_CACHE")
+    folder = two_images(tmp_path / "zero")
+    (folder / "z.png").symlink_to("/dev/zero")  # before the fix --hash-content read it for ever
+    with pytest.warns(UserWarning, match=r"z\.png \(character device\)"):
+        assert open_images(folder).files == ["00000.png", "00001.png"]
+    n, err = n_scored(folder, weights, "--hash-content")
+    assert n == 2 and "character device" in err
+
+
+def test_folder_of_only_skipped_entries_is_a_clear_error(tmp_path, weights):
+    folder = tmp_path / "nothing"
+    folder.mkdir()
+    os.mkfifo(folder / "x.png")
+    (folder / "y.png").symlink_to(tmp_path / "gone.png")
+    with pytest.raises(GenmetricsError, match="no images found .*x.png \\(named pipe\\).*broken symbolic link: y.png"):
+        open_images(folder)
+    fails_cleanly(["is", folder, "--weights", weights], "no images found", "named pipe")
+
+
+def test_single_file_and_file_list_must_be_regular_files(tmp_path, weights):
+    os.mkfifo(tmp_path / "x.png")
+    (tmp_path / "y.png").symlink_to(tmp_path / "gone.png")
+    Image.fromarray(rgb(0)).save(tmp_path / "ok.png")
+    with pytest.raises(GenmetricsError, match=r"x\.png is a named pipe, not a regular file"):
+        open_images(tmp_path / "x.png")
+    with pytest.raises(GenmetricsError, match=r"y\.png is a broken symbolic link"):
+        open_images(tmp_path / "y.png")
+    with pytest.raises(GenmetricsError, match=r"x\.png is a named pipe"):
+        open_images([tmp_path / "ok.png", tmp_path / "x.png"])
+    with pytest.raises(GenmetricsError, match=r"y\.png is a broken symbolic link"):
+        open_images([tmp_path / "ok.png", tmp_path / "y.png"])
+    with pytest.raises(GenmetricsError, match="character device"):
+        open_images("/dev/zero")
+    fails_cleanly(["is", tmp_path / "x.png", "--weights", weights], "x.png", "named pipe")
