@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from genmetrics import GenmetricsError
+from genmetrics.cache import input_identity
 from genmetrics.data import open_images
 from genmetrics.testing import synthetic_images, write_image_folder
 from tests.test_cli import fails_cleanly, run
@@ -137,3 +138,25 @@ def test_single_file_and_file_list_must_be_regular_files(tmp_path, weights):
     with pytest.raises(GenmetricsError, match="character device"):
         open_images("/dev/zero")
     fails_cleanly(["is", tmp_path / "x.png", "--weights", weights], "x.png", "named pipe")
+
+
+# ---------------------------------------------------------------- 4. the cache cannot read a file
+def test_cache_identity_of_an_unreadable_file_is_a_clear_error(tmp_path, monkeypatch):
+    folder = two_images(tmp_path / "set")
+    source = open_images(folder)
+    (folder / "00001.png").unlink()  # gone between listing and keying: FileNotFoundError before the fix
+    for hash_content in (False, True):
+        with pytest.raises(GenmetricsError, match=r"00001\.png: cannot read it to key the cache"):
+            input_identity(source, hash_content)
+    # an unreadable file (tests run as root, so chmod cannot make one: the open is refused instead)
+    two_images(folder)
+    real_open = open
+
+    def refuse(path, *args, **kwargs):
+        if str(path).endswith("00001.png"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", refuse)
+    with pytest.raises(GenmetricsError, match=r"00001\.png: cannot read it to key the cache \(Permission denied\)"):
+        input_identity(source, hash_content=True)
