@@ -3,8 +3,10 @@
 Each test first checks the loader itself (cheap, and it fails without hanging on the code before the fix),
 then, where it matters, the command line: a result plus a warning, or one error line and exit 2.
 """
+import io
 import json
 import os
+import zipfile
 
 import numpy as np
 import pytest
@@ -12,7 +14,7 @@ from PIL import Image
 
 from genmetrics import GenmetricsError
 from genmetrics.cache import input_identity
-from genmetrics.data import open_images
+from genmetrics.data import BadImage, open_images
 from genmetrics.testing import synthetic_images, write_image_folder
 from tests.test_cli import fails_cleanly, run
 
@@ -160,3 +162,47 @@ def test_cache_identity_of_an_unreadable_file_is_a_clear_error(tmp_path, monkeyp
     monkeypatch.setattr("builtins.open", refuse)
     with pytest.raises(GenmetricsError, match=r"00001\.png: cannot read it to key the cache \(Permission denied\)"):
         input_identity(source, hash_content=True)
+
+
+# ---------------------------------------------------------------- 6. zip members zipfile cannot read
+def zip_with_patched_member(path, flag_bits=0, method=None):
+    """A zip of a.png, b.png, c.png whose b.png header says encrypted (flag bit 0) or another method.
+
+    zipfile cannot write either, so the flag/method fields of b.png's local and central headers are
+    patched (PKWARE APPNOTE.TXT 4.3.7 and 4.3.12: flags at +6/+8, method at +8/+10).
+    """
+    with zipfile.ZipFile(path, "w") as out:
+        for i, name in enumerate("abc"):
+            buffer = io.BytesIO()
+            Image.fromarray(rgb(i)).save(buffer, format="PNG")
+            out.writestr(f"{name}.png", buffer.getvalue())
+        local = out.getinfo("b.png").header_offset
+    data = bytearray(path.read_bytes())
+    central = data.find(b"PK\x01\x02")
+    while data[central + 46:central + 51] != b"b.png":
+        central = data.find(b"PK\x01\x02", central + 4)
+    for flags, method_at in ((local + 6, local + 8), (central + 8, central + 10)):
+        data[flags] |= flag_bits
+        if method is not None:
+            data[method_at:method_at + 2] = method.to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("patch, reason", [
+    (dict(flag_bits=0x1), "encrypted"),
+    (dict(method=9), "compression method 9"),  # 9: Deflate64, which zipfile lacks
+])
+def test_unreadable_zip_member_is_a_bad_image(tmp_path, weights, patch, reason):
+    archive = zip_with_patched_member(tmp_path / "set.zip", **patch)
+    source = open_images(archive)
+    assert source.files == ["a.png", "b.png", "c.png"]
+    with pytest.raises(BadImage, match=f"set.zip:b.png: .*{reason}"):
+        source.load(1)
+    assert np.array_equal(source.load(2), rgb(2))
+    # the same member seen only when read (RuntimeError / NotImplementedError before the fix)
+    with pytest.raises(BadImage, match="set.zip:b.png: cannot read from the zip"):
+        type(source)(archive, source.files).load(1)
+    fails_cleanly(["is", archive, "--weights", weights, "--splits", "1"], "set.zip:b.png", reason, "--skip-bad")
+    code, out, err = run("is", archive, "--weights", weights, "--splits", "1", "--skip-bad", "--json", "-q")
+    assert code == 0 and json.loads(out)["n"] == 2 and json.loads(out)["skipped"] == 1, (out, err)

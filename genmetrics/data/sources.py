@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +25,7 @@ from PIL import Image
 
 from ..errors import GenmetricsError
 from .decode import array_image, channel_axis, pil_to_rgb, to_uint8
-from .folder import IMAGE_EXTENSIONS, image_files, not_regular
+from .folder import IMAGE_EXTENSIONS, image_files, not_regular, skipped_phrase
 
 IMAGE_ARRAY_KEYS = ("images", "samples", "x", "arr_0")  # tried in this order in a multi-array .npz
 
@@ -97,9 +99,30 @@ def _require_regular_file(path: Path) -> None:
                               f"a .npy/.npz array)")
 
 
+# zip methods Python's zipfile decompresses (Python docs, zipfile: ZIP_STORED, ZIP_DEFLATED, ZIP_BZIP2,
+# ZIP_LZMA; ZIP_ZSTANDARD from 3.14). Others (e.g. 9 Deflate64, 99 AES) raise NotImplementedError on read.
+ZIP_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA,
+               *([zipfile.ZIP_ZSTANDARD] if hasattr(zipfile, "ZIP_ZSTANDARD") else [])}
+ZIP_ENCRYPTED = 0x1  # bit 0 of the general purpose flag (PKWARE APPNOTE.TXT 4.4.4)
+# what reading a member raises: corrupt data (zlib.error, EOFError from bz2/lzma, BadZipFile for a bad CRC),
+# an encrypted member (RuntimeError), a method zipfile lacks (NotImplementedError), I/O errors (OSError)
+_ZIP_READ_ERRORS = (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, zlib.error)
+
+
+def zip_member_problem(info: zipfile.ZipInfo) -> str | None:
+    """Why a member cannot be read, seen from the zip's directory alone; None when it can be tried."""
+    if info.flag_bits & ZIP_ENCRYPTED:
+        return "the member is encrypted (password-protected); extract the zip and pass the folder"
+    if info.compress_type not in ZIP_METHODS:
+        return (f"the member uses compression method {info.compress_type}, which Python's zipfile cannot "
+                f"read; re-create the zip with deflate (zip -Z deflate) or extract it and pass the folder")
+    return None
+
+
 class ZipSource(Source):
-    def __init__(self, path: Path, members: list[str]):
+    def __init__(self, path: Path, members: list[str], problems: dict[str, str] | None = None):
         self.path, self.files, self.name = path, members, str(path)
+        self.problems = problems or {}  # member -> why it cannot be read: a BadImage when loaded
         self._zip, self._pid = None, None
 
     def __len__(self):
@@ -109,13 +132,15 @@ class ZipSource(Source):
         return f"{self.path}:{self.files[index]}"
 
     def load(self, index):
+        if self.files[index] in self.problems:
+            raise BadImage(self.item_name(index), self.problems[self.files[index]])
         if self._zip is None or self._pid != os.getpid():  # one handle per DataLoader worker
             self._zip, self._pid = zipfile.ZipFile(self.path), os.getpid()
         try:
             with self._zip.open(self.files[index]) as member:
                 data = member.read()
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise BadImage(self.item_name(index), f"cannot read from the zip ({exc})") from None
+        except _ZIP_READ_ERRORS as exc:
+            raise BadImage(self.item_name(index), f"cannot read from the zip ({type(exc).__name__}: {exc})") from None
         return _decode(io.BytesIO(data), self.item_name(index))
 
     def __getstate__(self):
@@ -166,15 +191,20 @@ class IterableSource:
 def _open_zip(path: Path) -> ZipSource:
     try:
         with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
+            infos = archive.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
         raise GenmetricsError(f"{path}: not a readable zip file ({exc})") from None
-    members = sorted(n for n in names if n.lower().endswith(IMAGE_EXTENSIONS)
-                     and not n.startswith("__MACOSX/"))
-    if not members:
-        raise GenmetricsError(f"no images found in {path} ({len(names)} entries, none with an image "
+    files = [i for i in infos if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
+    images = {i.filename: i for i in files if i.filename.lower().endswith(IMAGE_EXTENSIONS)}
+    if not images:
+        raise GenmetricsError(f"no images found in {path} ({len(infos)} entries, none with an image "
                               f"extension: {', '.join(IMAGE_EXTENSIONS)})")
-    return ZipSource(path, members)
+    others = [i.filename for i in files if i.filename not in images]
+    if others:
+        warnings.warn(f"{path}: {skipped_phrase('other', len(others), others[0])} (accepted extensions: "
+                      f"{', '.join(IMAGE_EXTENSIONS)}, any case)", stacklevel=3)
+    problems = {name: problem for name, info in images.items() if (problem := zip_member_problem(info))}
+    return ZipSource(path, sorted(images), problems)
 
 
 def load_array_file(path: Path, mmap: bool = True) -> np.ndarray:
