@@ -10,8 +10,10 @@ import zipfile
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
+import genmetrics
 from genmetrics import GenmetricsError
 from genmetrics.cache import input_identity
 from genmetrics.data import BadImage, open_images
@@ -162,6 +164,76 @@ def test_cache_identity_of_an_unreadable_file_is_a_clear_error(tmp_path, monkeyp
     monkeypatch.setattr("builtins.open", refuse)
     with pytest.raises(GenmetricsError, match=r"00001\.png: cannot read it to key the cache \(Permission denied\)"):
         input_identity(source, hash_content=True)
+
+
+# ---------------------------------------------------------------- 5. lists and iterables of images
+def chw_images(n=4, seed=0):
+    return [torch.from_numpy(rgb(seed + i)).permute(2, 0, 1) for i in range(n)]
+
+
+def test_list_of_single_images_is_a_list_of_images():
+    images = chw_images()  # before the fix: read as 4 batches of 3 grayscale (6, 8) images, 12 in all
+    expected = [rgb(i) for i in range(4)]
+    for given in (images, tuple(images), [x.permute(1, 2, 0).numpy() for x in images],
+                  [x.float() / 255 for x in images]):
+        source = open_images(given)
+        assert len(source) == 4
+        assert all(np.array_equal(source.load(i), expected[i]) for i in range(4))
+    gray = [rgb(i)[..., 0] for i in range(3)]
+    source = open_images(gray + [rgb(9, (5, 7))])  # (H,W) images and a different size
+    assert len(source) == 4 and np.array_equal(source.load(1), np.repeat(gray[1][..., None], 3, -1))
+    graded = [x.float().div(255).requires_grad_() for x in images]  # .numpy() refused these
+    assert np.array_equal(open_images(graded).load(0), expected[0])
+
+
+def test_list_of_images_gives_one_feature_row_per_image(weights):
+    images = chw_images()
+    ours = genmetrics.compute_features(images, weights=weights, dims=64, progress=False)
+    stacked = genmetrics.compute_features(torch.stack(images), weights=weights, dims=64, progress=False)
+    assert ours.features.shape == (4, 64)  # 12 before the fix
+    np.testing.assert_array_equal(ours.features, stacked.features)  # the same images, the same batches
+
+
+def test_list_with_a_4d_item_is_a_list_of_batches():
+    batches = [np.zeros((2, 4, 4, 3), np.uint8), torch.ones(3, 1, 4, 4)]
+    assert [tuple(b.shape) for b in open_images(batches).batches()] == [(2, 3, 4, 4), (3, 3, 4, 4)]
+    with pytest.raises(GenmetricsError, match=r"item 1: got shape \(4, 4\)"):
+        list(open_images([np.zeros((2, 4, 4, 3), np.uint8), np.zeros((4, 4), np.uint8)]).batches())
+
+
+def test_list_of_3d_items_without_a_channel_axis_is_refused():
+    with pytest.raises(GenmetricsError, match=r"item 0 of the list has shape \(5, 8, 8\).*\(N,1,H,W\)"):
+        open_images([np.zeros((5, 8, 8), np.uint8)] * 2)
+
+
+@pytest.mark.parametrize("make", [
+    lambda images: (x for x in images),
+    lambda images: iter(images),
+    lambda images: torch.utils.data.DataLoader(images, batch_size=None),
+], ids=["generator", "iterator", "dataloader-batch-size-none"])
+def test_iterable_of_single_images_is_refused(make):
+    with pytest.raises(GenmetricsError, match=r"item 0: got shape \(3, 8, 6\).*unsqueeze\(0\)"):
+        list(open_images(make(chw_images())).batches())
+
+
+def test_iterable_of_grayscale_nhw_batches_is_refused_but_arrays_are_not():
+    with pytest.raises(GenmetricsError, match=r"item 0: got shape \(5, 8, 8\).*\(N,1,H,W\)"):
+        list(open_images(np.zeros((5, 8, 8), np.uint8) for _ in range(2)).batches())
+    assert len(open_images(np.zeros((5, 8, 8), np.uint8))) == 5  # an (N,H,W) ARRAY stays a grayscale batch
+
+
+def test_iterable_of_image_label_pairs_is_refused():
+    pairs = [(torch.zeros(2, 3, 8, 8), torch.zeros(2))]
+    with pytest.raises(GenmetricsError, match=r"item 0 is a tuple of 2.*images for images, _ in loader"):
+        list(open_images(iter(pairs)).batches())
+
+
+def test_integer_arrays_are_refused_when_opened():
+    # before: accepted, then a ValueError traceback from the first image decoded
+    with pytest.raises(GenmetricsError, match="must be uint8 or float in \\[0, 1\\], got int64"):
+        open_images(np.zeros((2, 8, 8, 3), np.int64))
+    with pytest.raises(GenmetricsError, match="item 1 of the list is torch.int32"):
+        open_images([torch.zeros(3, 8, 8, dtype=torch.uint8), torch.zeros(3, 8, 8, dtype=torch.int32)])
 
 
 # ---------------------------------------------------------------- 6. zip members zipfile cannot read

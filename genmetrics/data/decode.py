@@ -29,6 +29,13 @@ def pil_to_rgb(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"))
 
 
+def is_image_dtype(array) -> bool:
+    """uint8, or a float type (taken to be in [0, 1]): the element types ``to_uint8`` accepts."""
+    if isinstance(array, torch.Tensor):
+        return array.dtype == torch.uint8 or array.is_floating_point()
+    return array.dtype == np.uint8 or np.issubdtype(array.dtype, np.floating)
+
+
 def to_uint8(batch) -> np.ndarray | torch.Tensor:
     """uint8 stays; floats in [0, 1] are quantised like ``torchvision.utils.save_image``."""
     if isinstance(batch, torch.Tensor):
@@ -62,11 +69,24 @@ def channel_axis(shape: tuple) -> int:
     raise ValueError(f"cannot find a channel axis of size 1 or 3 in shape {shape}")
 
 
+def image_axis(shape: tuple) -> int | None:
+    """The channel axis of ONE image's shape, in ``channel_axis``'s terms: -1 for (H,W,C) and (H,W), 1 for
+    (C,H,W), with C in {1, 3} and (H,W,C) winning when both fit; None when the shape is not one image."""
+    if len(shape) == 2:
+        return -1
+    if len(shape) != 3:
+        return None
+    if shape[-1] in (1, 3):
+        return -1
+    return 1 if shape[0] in (1, 3) else None
+
+
 def array_image(batch, index: int, axis: int) -> np.ndarray:
-    """Image ``index`` of a batch as HxWx3 uint8."""
+    """Image ``index`` of a batch (or of a list of single images) as HxWx3 uint8."""
     image = batch[index]
     if isinstance(image, torch.Tensor):
-        image = image.cpu().numpy()
+        # quantised by torch first: .numpy() refuses tensors that require grad and bfloat16 ones
+        image = to_uint8(image).cpu().numpy()
     image = np.asarray(image)
     if image.ndim == 2:
         image = image[:, :, None]

@@ -6,8 +6,16 @@
   - a single image file, a ``.zip`` of images,
   - a ``.npy`` / ``.npz`` file holding a uint8 array (N,H,W,C), (N,C,H,W) or (N,H,W), 1 or 3 channels,
   - in Python also a list of image paths, a torch tensor or numpy array batch (uint8, or float in
-    [0, 1]) or any iterable of such batches.
+    [0, 1]; a 3-D array is a (N,H,W) grayscale batch), a list of single images, or an iterable of batches.
 Only regular files are read (a named pipe would block for ever, a device never end).
+
+Lists and iterables of arrays/tensors, without guessing:
+  - a list or tuple is a list of SINGLE images when every item is 2-D (H,W) or 3-D with a channel axis of
+    size 1 or 3 last or first (H,W,C) / (C,H,W) (H,W,C wins when both fit, as for batches); 4 RGB images
+    give 4 images. Sizes may differ. A list holding any 4-D item is a list of batches.
+  - any other iterable (a generator, a DataLoader, an iterator) must yield 4-D batches (N,C,H,W) or
+    (N,H,W,C). A 2-D or 3-D item is refused: a (3,H,W) image and a batch of 3 grayscale images look alike,
+    and reading one as the other would silently give a wrong number of images.
 Indexable sources decode one image at a time (in DataLoader workers); an iterable is consumed in order.
 """
 from __future__ import annotations
@@ -24,7 +32,7 @@ import torch
 from PIL import Image
 
 from ..errors import GenmetricsError
-from .decode import array_image, channel_axis, pil_to_rgb, to_uint8
+from .decode import array_image, channel_axis, image_axis, is_image_dtype, pil_to_rgb, to_uint8
 from .folder import IMAGE_EXTENSIONS, image_files, not_regular, skipped_phrase
 
 IMAGE_ARRAY_KEYS = ("images", "samples", "x", "arr_0")  # tried in this order in a multi-array .npz
@@ -150,6 +158,8 @@ class ZipSource(Source):
 class ArraySource(Source):
     def __init__(self, array, name: str):
         self.array, self.name = array, name
+        if not is_image_dtype(array):
+            raise GenmetricsError(f"{name}: image arrays must be uint8 or float in [0, 1], got {array.dtype}")
         try:
             self.axis = channel_axis(tuple(array.shape))
         except ValueError as exc:
@@ -164,8 +174,25 @@ class ArraySource(Source):
         return array_image(self.array, index, self.axis)
 
 
+class ImageListSource(ArraySource):
+    """A list of single images, each (H,W), (H,W,C) or (C,H,W); sizes and layouts may differ."""
+
+    def __init__(self, images: list, axes: list[int], name: str):
+        self.array, self.axes, self.name = images, axes, name
+
+    def __len__(self):
+        return len(self.array)
+
+    def load(self, index):
+        return array_image(self.array, index, self.axes[index])
+
+
+BATCH_HINT = ("yield batches of shape (N,C,H,W) or (N,H,W,C), e.g. image.unsqueeze(0) or torch.stack(images); "
+              "a (N,H,W) grayscale batch as (N,1,H,W)")
+
+
 class IterableSource:
-    """Any iterable of image batches; its length is not known in advance."""
+    """Any iterable of 4-D image batches; its length is not known in advance."""
 
     files = None
 
@@ -175,14 +202,18 @@ class IterableSource:
     def batches(self):
         """Yield (N,3,H,W) uint8 tensors."""
         for i, batch in enumerate(self.iterable):
+            if isinstance(batch, (tuple, list)) and batch and isinstance(batch[0], (torch.Tensor, np.ndarray)):
+                raise GenmetricsError(f"{self.name}, item {i} is a {type(batch).__name__} of {len(batch)}, not a "
+                                      f"batch of images; for (images, labels) pairs pass "
+                                      f"(images for images, _ in loader)")
             try:
                 batch = to_uint8(batch if isinstance(batch, torch.Tensor) else np.asarray(batch))
+                if batch.ndim != 4:  # a (3,H,W) image and a (3,H,W) grayscale batch look alike: no guessing
+                    raise ValueError(f"got shape {tuple(batch.shape)}, not a 4-D batch; {BATCH_HINT}")
                 axis = channel_axis(tuple(batch.shape))
             except ValueError as exc:
-                raise GenmetricsError(f"{self.name}, batch {i}: {exc}") from None
+                raise GenmetricsError(f"{self.name}, item {i}: {exc}") from None
             batch = torch.as_tensor(batch)
-            if batch.dim() == 3:
-                batch = batch.unsqueeze(-1)
             if axis == -1:
                 batch = batch.permute(0, 3, 1, 2)
             yield batch.expand(-1, 3, -1, -1) if batch.shape[1] == 1 else batch
@@ -205,6 +236,23 @@ def _open_zip(path: Path) -> ZipSource:
                       f"{', '.join(IMAGE_EXTENSIONS)}, any case)", stacklevel=3)
     problems = {name: problem for name, info in images.items() if (problem := zip_member_problem(info))}
     return ZipSource(path, sorted(images), problems)
+
+
+def _list_of_images(items: list, name: str | None) -> ImageListSource | IterableSource:
+    """A list/tuple of arrays or tensors: single images, or batches when any item is 4-D."""
+    shapes = [tuple(item.shape) for item in items]
+    if any(len(shape) == 4 for shape in shapes):
+        return IterableSource(items, name or f"<list of {len(items)} batches>")
+    axes = [image_axis(shape) for shape in shapes]
+    for i, (item, axis) in enumerate(zip(items, axes)):
+        if not is_image_dtype(item):
+            raise GenmetricsError(f"item {i} of the list is {item.dtype}: images must be uint8 or float in [0, 1]")
+        if axis is None:
+            raise GenmetricsError(
+                f"item {i} of the list has shape {shapes[i]}: neither one image ((H,W), (H,W,C) or (C,H,W), "
+                f"C in 1, 3) nor a 4-D batch; pass a list of single images, or batches (N,C,H,W) / (N,H,W,C) "
+                f"(a (N,H,W) grayscale batch as (N,1,H,W))")
+    return ImageListSource(list(items), axes, name or f"<list of {len(items)} images>")
 
 
 def load_array_file(path: Path, mmap: bool = True) -> np.ndarray:
@@ -253,6 +301,8 @@ def open_images(images, name: str | None = None) -> Source | IterableSource:
                               f"a .npy/.npz array or an image ({', '.join(IMAGE_EXTENSIONS)})")
     if isinstance(images, (list, tuple)) and images and all(isinstance(p, (str, os.PathLike)) for p in images):
         return FileListSource([Path(p).expanduser() for p in images])
+    if isinstance(images, (list, tuple)) and images and all(isinstance(x, (torch.Tensor, np.ndarray)) for x in images):
+        return _list_of_images(images, name)
     if isinstance(images, (torch.Tensor, np.ndarray)):
         return ArraySource(images, name or f"<{type(images).__name__} {tuple(images.shape)}>")
     if hasattr(images, "__iter__"):
