@@ -7,7 +7,8 @@
 - 16-bit RGB PNGs: PIL itself reduces them to 8-bit RGB on open (it keeps the high byte).
 - Arrays: uint8 as they are; float arrays are taken to be in [0, 1] and quantised as
   ``torchvision.utils.save_image`` does (``clamp(x * 255 + 0.5, 0, 255)`` truncated), so an array and
-  the PNGs written from it give the same numbers. 1-channel arrays are replicated to 3.
+  the PNGs written from it give the same numbers (float16/bfloat16 in float32: 255 * x + 0.5 needs the
+  bits). 1-channel arrays are replicated to 3.
 """
 from __future__ import annotations
 
@@ -43,12 +44,15 @@ def to_uint8(batch) -> np.ndarray | torch.Tensor:
             return batch
         if not batch.is_floating_point():
             raise ValueError(f"image tensors must be uint8 or float in [0, 1], got {batch.dtype}")
+        if batch.dtype in (torch.float16, torch.bfloat16):  # 255 * x + 0.5 needs more than their 8-11 bits
+            batch = batch.float()
         return batch.detach().mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8)
     batch = np.asarray(batch)
     if batch.dtype == np.uint8:
         return batch
     if not np.issubdtype(batch.dtype, np.floating):
         raise ValueError(f"image arrays must be uint8 or float in [0, 1], got {batch.dtype}")
+    batch = batch.astype(np.promote_types(batch.dtype, np.float32), copy=False)  # float16: as for tensors
     return np.clip(batch * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
