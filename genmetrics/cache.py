@@ -28,14 +28,25 @@ def cache_dir() -> Path:
 
 
 def _file_identity(path: Path, hash_content: bool) -> list:
-    if hash_content:
+    """[size, mtime] or [SHA-256 of the bytes]; a file that cannot be read is the user's to fix."""
+    import stat
+
+    from .errors import GenmetricsError
+
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # hashing a pipe blocks for ever, /dev/zero never ends
+            raise GenmetricsError(f"{path} is not a regular file: remove it from the input")
+        if not hash_content:
+            return [info.st_size, info.st_mtime_ns]
         digest = hashlib.sha256()
         with open(path, "rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
         return [digest.hexdigest()]
-    stat = path.stat()
-    return [stat.st_size, stat.st_mtime_ns]
+    except OSError as exc:
+        raise GenmetricsError(f"{path}: cannot read it to key the cache ({exc.strerror or exc}); fix or remove "
+                              f"the file, or pass --no-cache") from None
 
 
 def input_identity(source, hash_content: bool = False) -> dict | None:

@@ -1,18 +1,30 @@
 """Image sources: one loader for every command and library call.
 
 ``open_images(x)`` accepts
-  - a folder (searched recursively; extensions matched case-insensitively; files in sorted path order),
+  - a folder (searched recursively; extensions matched case-insensitively; files in sorted path order;
+    what is read and what is skipped: genmetrics/data/folder.py),
   - a single image file, a ``.zip`` of images,
   - a ``.npy`` / ``.npz`` file holding a uint8 array (N,H,W,C), (N,C,H,W) or (N,H,W), 1 or 3 channels,
   - in Python also a list of image paths, a torch tensor or numpy array batch (uint8, or float in
-    [0, 1]) or any iterable of such batches.
+    [0, 1]; a 3-D array is a (N,H,W) grayscale batch), a list of single images, or an iterable of batches.
+Only regular files are read (a named pipe would block for ever, a device never end).
+
+Lists and iterables of arrays/tensors, without guessing:
+  - a list or tuple is a list of SINGLE images when every item is 2-D (H,W) or 3-D with a channel axis of
+    size 1 or 3 last or first (H,W,C) / (C,H,W) (H,W,C wins when both fit, as for batches); 4 RGB images
+    give 4 images. Sizes may differ. A list holding any 4-D item is a list of batches.
+  - any other iterable (a generator, a DataLoader, an iterator) must yield 4-D batches (N,C,H,W) or
+    (N,H,W,C). A 2-D or 3-D item is refused: a (3,H,W) image and a batch of 3 grayscale images look alike,
+    and reading one as the other would silently give a wrong number of images.
 Indexable sources decode one image at a time (in DataLoader workers); an iterable is consumed in order.
 """
 from __future__ import annotations
 
 import io
 import os
+import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +32,9 @@ import torch
 from PIL import Image
 
 from ..errors import GenmetricsError
-from .decode import array_image, channel_axis, pil_to_rgb, to_uint8
+from .decode import array_image, channel_axis, image_axis, is_image_dtype, pil_to_rgb, to_uint8
+from .folder import IMAGE_EXTENSIONS, image_files, not_regular, skipped_phrase
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 IMAGE_ARRAY_KEYS = ("images", "samples", "x", "arr_0")  # tried in this order in a multi-array .npz
 
 
@@ -77,18 +89,48 @@ class FileListSource(FolderSource):
     """An explicit list of image files, in the given order."""
 
     def __init__(self, paths: list[Path]):
-        missing = [p for p in paths if not p.is_file()]
+        missing = [p for p in paths if not p.exists() and not p.is_symlink()]
         if missing:
             raise GenmetricsError(f"{missing[0]} does not exist ({len(missing)} of the {len(paths)} listed files)")
+        for path in paths:  # each was named: one that cannot be read is an error, not a skip
+            _require_regular_file(path)
         self.root, self.files, self.name = Path(), [str(p) for p in paths], f"<list of {len(paths)} files>"
 
     def item_name(self, index):
         return self.files[index]
 
 
+def _require_regular_file(path: Path) -> None:
+    kind = not_regular(path)
+    if kind is not None:
+        raise GenmetricsError(f"{path} is a {kind}, not a regular file; give an image file (or a folder, a .zip, "
+                              f"a .npy/.npz array)")
+
+
+# zip methods Python's zipfile decompresses (Python docs, zipfile: ZIP_STORED, ZIP_DEFLATED, ZIP_BZIP2,
+# ZIP_LZMA; ZIP_ZSTANDARD from 3.14). Others (e.g. 9 Deflate64, 99 AES) raise NotImplementedError on read.
+ZIP_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA,
+               *([zipfile.ZIP_ZSTANDARD] if hasattr(zipfile, "ZIP_ZSTANDARD") else [])}
+ZIP_ENCRYPTED = 0x1  # bit 0 of the general purpose flag (PKWARE APPNOTE.TXT 4.4.4)
+# what reading a member raises: corrupt data (zlib.error, EOFError from bz2/lzma, BadZipFile for a bad CRC),
+# an encrypted member (RuntimeError), a method zipfile lacks (NotImplementedError), I/O errors (OSError)
+_ZIP_READ_ERRORS = (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, zlib.error)
+
+
+def zip_member_problem(info: zipfile.ZipInfo) -> str | None:
+    """Why a member cannot be read, seen from the zip's directory alone; None when it can be tried."""
+    if info.flag_bits & ZIP_ENCRYPTED:
+        return "the member is encrypted (password-protected); extract the zip and pass the folder"
+    if info.compress_type not in ZIP_METHODS:
+        return (f"the member uses compression method {info.compress_type}, which Python's zipfile cannot "
+                f"read; re-create the zip with deflate (zip -Z deflate) or extract it and pass the folder")
+    return None
+
+
 class ZipSource(Source):
-    def __init__(self, path: Path, members: list[str]):
+    def __init__(self, path: Path, members: list[str], problems: dict[str, str] | None = None):
         self.path, self.files, self.name = path, members, str(path)
+        self.problems = problems or {}  # member -> why it cannot be read: a BadImage when loaded
         self._zip, self._pid = None, None
 
     def __len__(self):
@@ -98,13 +140,15 @@ class ZipSource(Source):
         return f"{self.path}:{self.files[index]}"
 
     def load(self, index):
+        if self.files[index] in self.problems:
+            raise BadImage(self.item_name(index), self.problems[self.files[index]])
         if self._zip is None or self._pid != os.getpid():  # one handle per DataLoader worker
             self._zip, self._pid = zipfile.ZipFile(self.path), os.getpid()
         try:
             with self._zip.open(self.files[index]) as member:
                 data = member.read()
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise BadImage(self.item_name(index), f"cannot read from the zip ({exc})") from None
+        except _ZIP_READ_ERRORS as exc:
+            raise BadImage(self.item_name(index), f"cannot read from the zip ({type(exc).__name__}: {exc})") from None
         return _decode(io.BytesIO(data), self.item_name(index))
 
     def __getstate__(self):
@@ -114,6 +158,8 @@ class ZipSource(Source):
 class ArraySource(Source):
     def __init__(self, array, name: str):
         self.array, self.name = array, name
+        if not is_image_dtype(array):
+            raise GenmetricsError(f"{name}: image arrays must be uint8 or float in [0, 1], got {array.dtype}")
         try:
             self.axis = channel_axis(tuple(array.shape))
         except ValueError as exc:
@@ -128,8 +174,25 @@ class ArraySource(Source):
         return array_image(self.array, index, self.axis)
 
 
+class ImageListSource(ArraySource):
+    """A list of single images, each (H,W), (H,W,C) or (C,H,W); sizes and layouts may differ."""
+
+    def __init__(self, images: list, axes: list[int], name: str):
+        self.array, self.axes, self.name = images, axes, name
+
+    def __len__(self):
+        return len(self.array)
+
+    def load(self, index):
+        return array_image(self.array, index, self.axes[index])
+
+
+BATCH_HINT = ("yield batches of shape (N,C,H,W) or (N,H,W,C), e.g. image.unsqueeze(0) or torch.stack(images); "
+              "a (N,H,W) grayscale batch as (N,1,H,W)")
+
+
 class IterableSource:
-    """Any iterable of image batches; its length is not known in advance."""
+    """Any iterable of 4-D image batches; its length is not known in advance."""
 
     files = None
 
@@ -139,53 +202,57 @@ class IterableSource:
     def batches(self):
         """Yield (N,3,H,W) uint8 tensors."""
         for i, batch in enumerate(self.iterable):
+            if isinstance(batch, (tuple, list)) and batch and isinstance(batch[0], (torch.Tensor, np.ndarray)):
+                raise GenmetricsError(f"{self.name}, item {i} is a {type(batch).__name__} of {len(batch)}, not a "
+                                      f"batch of images; for (images, labels) pairs pass "
+                                      f"(images for images, _ in loader)")
             try:
                 batch = to_uint8(batch if isinstance(batch, torch.Tensor) else np.asarray(batch))
+                if batch.ndim != 4:  # a (3,H,W) image and a (3,H,W) grayscale batch look alike: no guessing
+                    raise ValueError(f"got shape {tuple(batch.shape)}, not a 4-D batch; {BATCH_HINT}")
                 axis = channel_axis(tuple(batch.shape))
             except ValueError as exc:
-                raise GenmetricsError(f"{self.name}, batch {i}: {exc}") from None
+                raise GenmetricsError(f"{self.name}, item {i}: {exc}") from None
             batch = torch.as_tensor(batch)
-            if batch.dim() == 3:
-                batch = batch.unsqueeze(-1)
             if axis == -1:
                 batch = batch.permute(0, 3, 1, 2)
             yield batch.expand(-1, 3, -1, -1) if batch.shape[1] == 1 else batch
 
 
-def _image_files(root: Path) -> list[str]:
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for filename in filenames:
-            if filename.lower().endswith(IMAGE_EXTENSIONS) and not filename.startswith("."):
-                found.append(Path(dirpath, filename).relative_to(root).as_posix())
-    return sorted(found)
-
-
-def _open_folder(path: Path) -> FolderSource:
-    files = _image_files(path)
-    if not files:
-        others = [p.name for p in path.rglob("*") if p.is_file()]
-        if not others:
-            raise GenmetricsError(f"{path} is an empty folder: put the images to evaluate in it")
-        raise GenmetricsError(
-            f"no images found in {path}: it holds {len(others)} other file(s) such as {others[0]!r}; "
-            f"accepted extensions are {', '.join(IMAGE_EXTENSIONS)} (any case)")
-    return FolderSource(path, files)
-
-
 def _open_zip(path: Path) -> ZipSource:
     try:
         with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
+            infos = archive.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
         raise GenmetricsError(f"{path}: not a readable zip file ({exc})") from None
-    members = sorted(n for n in names if n.lower().endswith(IMAGE_EXTENSIONS)
-                     and not n.startswith("__MACOSX/"))
-    if not members:
-        raise GenmetricsError(f"no images found in {path} ({len(names)} entries, none with an image "
+    files = [i for i in infos if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
+    images = {i.filename: i for i in files if i.filename.lower().endswith(IMAGE_EXTENSIONS)}
+    if not images:
+        raise GenmetricsError(f"no images found in {path} ({len(infos)} entries, none with an image "
                               f"extension: {', '.join(IMAGE_EXTENSIONS)})")
-    return ZipSource(path, members)
+    others = [i.filename for i in files if i.filename not in images]
+    if others:
+        warnings.warn(f"{path}: {skipped_phrase('other', len(others), others[0])} (accepted extensions: "
+                      f"{', '.join(IMAGE_EXTENSIONS)}, any case)", stacklevel=3)
+    problems = {name: problem for name, info in images.items() if (problem := zip_member_problem(info))}
+    return ZipSource(path, sorted(images), problems)
+
+
+def _list_of_images(items: list, name: str | None) -> ImageListSource | IterableSource:
+    """A list/tuple of arrays or tensors: single images, or batches when any item is 4-D."""
+    shapes = [tuple(item.shape) for item in items]
+    if any(len(shape) == 4 for shape in shapes):
+        return IterableSource(items, name or f"<list of {len(items)} batches>")
+    axes = [image_axis(shape) for shape in shapes]
+    for i, (item, axis) in enumerate(zip(items, axes)):
+        if not is_image_dtype(item):
+            raise GenmetricsError(f"item {i} of the list is {item.dtype}: images must be uint8 or float in [0, 1]")
+        if axis is None:
+            raise GenmetricsError(
+                f"item {i} of the list has shape {shapes[i]}: neither one image ((H,W), (H,W,C) or (C,H,W), "
+                f"C in 1, 3) nor a 4-D batch; pass a list of single images, or batches (N,C,H,W) / (N,H,W,C) "
+                f"(a (N,H,W) grayscale batch as (N,1,H,W))")
+    return ImageListSource(list(items), axes, name or f"<list of {len(items)} images>")
 
 
 def load_array_file(path: Path, mmap: bool = True) -> np.ndarray:
@@ -213,11 +280,12 @@ def open_images(images, name: str | None = None) -> Source | IterableSource:
         return images
     if isinstance(images, (str, os.PathLike)):
         path = Path(images).expanduser()
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise GenmetricsError(f"{path} does not exist: give a folder of images, a .zip, a .npy/.npz "
                                   f"array or an image file")
         if path.is_dir():
-            return _open_folder(path)
+            return FolderSource(path, image_files(path))
+        _require_regular_file(path)  # a pipe blocks for ever, a device never ends; a broken link is said
         suffix = path.suffix.lower()
         if suffix == ".zip":
             return _open_zip(path)
@@ -233,6 +301,8 @@ def open_images(images, name: str | None = None) -> Source | IterableSource:
                               f"a .npy/.npz array or an image ({', '.join(IMAGE_EXTENSIONS)})")
     if isinstance(images, (list, tuple)) and images and all(isinstance(p, (str, os.PathLike)) for p in images):
         return FileListSource([Path(p).expanduser() for p in images])
+    if isinstance(images, (list, tuple)) and images and all(isinstance(x, (torch.Tensor, np.ndarray)) for x in images):
+        return _list_of_images(images, name)
     if isinstance(images, (torch.Tensor, np.ndarray)):
         return ArraySource(images, name or f"<{type(images).__name__} {tuple(images.shape)}>")
     if hasattr(images, "__iter__"):
