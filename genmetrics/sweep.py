@@ -217,7 +217,7 @@ def truncation_sweep(generator, z_dim: int, ref=None, truncations=DEFAULT_TRUNCA
         latents(u[:1], level, method)  # validates every level before any work
     settings, options = split_options(options)  # ``seed`` is the latents'; KID's stays DEFAULTS.seed
     options.setdefault("progress", progress)
-    device = resolve_device(options.get("device", "auto"))
+    device = resolve_device(options.get("device", DEFAULTS.device))
     _warn_if_long(n, levels, metrics, device)
     reference = _reference(ref, metrics, options)
     native_psi = method == "psi" and _accepts_psi(generator)

@@ -131,14 +131,14 @@ def details(names, reference, generated, options: Options = DEFAULTS, device=Non
     (mode coverage's per-mode counts, say)."""
     wanted = {get_metric(name).name for name in names}
     inputs = Inputs(reference, generated, options, metric_device(device))
-    computed: dict[int, dict] = {}  # compute function -> its values, so a shared one runs once
+    computed: dict = {}  # compute function -> its values, so a shared one runs once
     out = {}
     for metric in metrics():
         if metric.name not in wanted:
             continue
-        if id(metric.compute) not in computed:
-            computed[id(metric.compute)] = dict(_as_mapping(metric.compute(inputs)))
-        values = computed[id(metric.compute)]
+        if metric.compute not in computed:
+            computed[metric.compute] = dict(_as_mapping(metric.compute(inputs)))
+        values = computed[metric.compute]
         missing = [k for k in metric.key_names if k not in values]
         if missing:
             raise RuntimeError(f"metric {metric.name!r} did not produce its registered keys {missing}")
