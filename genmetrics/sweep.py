@@ -33,15 +33,23 @@ from ._version import __version__
 from .data.decode import to_uint8
 from .defaults import DEFAULTS
 from .errors import GenmetricsError
+from .metrics import registry
+from .metrics.registry import GENERATED_LOGITS, POINTS, REFERENCE_FEATURES, REFERENCE_STATISTICS
+from .metrics.scores import needed, scores, split_options
 
 METHODS = ("resample", "scale", "psi")
-SWEEP_METRICS = ("fid", "is", "kid", "precision", "recall", "density", "coverage", "modes")
 TF_HUB_BOUND = 2.0  # TF-Hub BigGAN colab: truncation * truncnorm.rvs(-2, 2, ...)
-DEFAULT_TRUNCATIONS = (2.0, 1.5, 1.0, 0.7, 0.5, 0.3, 0.1)
+DEFAULT_TRUNCATIONS = DEFAULTS.truncations
 # Inception throughput on a CPU, per core, fp32 at 299 px: 12 img/s on 2 cores in benchmarks/extract_speed.py
 # (README table). Used only to warn before a long sweep; the progress bar shows the real rate.
 CPU_IMAGES_PER_SECOND_PER_CORE = 6.0
 LONG_SWEEP_SECONDS = 600.0  # warn when the estimate passes ten minutes
+
+
+def __getattr__(name: str):
+    if name == "SWEEP_METRICS":  # the former constant: the registry's sweep metrics, always current
+        return registry.metric_names("sweep")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def estimate_seconds(images: int, device: torch.device) -> float | None:
@@ -114,16 +122,16 @@ def generate(generator, z: np.ndarray, batch_size: int, device, psi: float | Non
 
 
 def _reference(ref, metrics, options):
+    """What the metrics need of the reference, computed once per sweep: None, statistics or features."""
     from .features.compute import compute_features, compute_statistics, features_from_file
     from .stats import is_statistics_file
 
-    image_metrics = [m for m in metrics if m != "modes"]
-    if not any(m != "is" for m in image_metrics):
-        return None  # IS and modes need no reference
-    if set(image_metrics) <= {"fid", "is"}:
-        return compute_statistics(ref, **options)  # FID needs only the reference's statistics
+    per_image = needed(metrics, REFERENCE_FEATURES)
+    if not per_image:
+        # FID needs only the reference's statistics (a statistics file will do); IS and modes no reference
+        return compute_statistics(ref, **options) if needed(metrics, REFERENCE_STATISTICS) else None
     if is_statistics_file(ref):
-        raise GenmetricsError(f"{ref} holds only statistics; {', '.join(image_metrics)} need the reference "
+        raise GenmetricsError(f"{ref} holds only statistics; {', '.join(per_image)} need the reference "
                               f"images or a features file")
     return features_from_file(ref) or compute_features(ref, logits=False, **options)
 
@@ -148,42 +156,28 @@ def _gathered_features(batches, logits: bool, options: dict):
     return Features(features, gathered_logits, None, protocol)
 
 
-def _point(batches, metrics, reference, settings, options, modes_data):
-    from .features.compute import Features, statistics_from_features
-    from .metrics.evaluate import _scores
-    from .metrics.fid import frechet_distance
-
+def _point(batches, metrics, reference, settings, options, modes_data, device):
+    """One sweep point: the metrics of this level's samples (2-D points or images) via ``scores``."""
     batches = list(batches)
+    point_metrics = needed(metrics, POINTS)
+    image_metrics = [m for m in metrics if m not in point_metrics]
     row = {}
-    if "modes" in metrics:
-        from .metrics.modes import mode_coverage
-
+    if point_metrics:
         mine = torch.cat(batches).numpy() if batches else None
         points = distributed.gather_array(mine, np.zeros((0, 2), np.float32))
-        coverage = mode_coverage(points, modes_data)
-        row.update(modes_covered=coverage.modes_covered, n_modes=coverage.n_modes,
-                   high_quality=coverage.high_quality, reverse_kl=coverage.reverse_kl)
-    image_metrics = [m for m in metrics if m != "modes"]
+        row.update(scores(point_metrics, modes_data, points, settings, device))
     if image_metrics:
         if batches and batches[0].dim() != 4:
             raise GenmetricsError(f"{', '.join(image_metrics)} need images; this generator makes 2-D points "
-                                  f"(use --metrics modes)")
-        fake = _gathered_features(batches, "is" in image_metrics, options)
-        if isinstance(reference, Features):
-            row.update(_scores(image_metrics, reference.features, fake.features, fake.logits, settings,
-                               settings["seed"]))
-        else:
-            row.update(_scores([m for m in image_metrics if m != "fid"], None, fake.features, fake.logits,
-                               settings, settings["seed"]))
-            if reference is not None:
-                stats = statistics_from_features(fake.features)
-                row["fid"] = frechet_distance(reference.mu, reference.sigma, stats.mu, stats.sigma)
+                                  f"(use --metrics {','.join(needed(registry.metric_names('sweep'), POINTS))})")
+        fake = _gathered_features(batches, bool(needed(image_metrics, GENERATED_LOGITS)), options)
+        row.update(scores(image_metrics, reference, fake, settings, device))
         row["protocol"] = {k: fake.protocol.get(k) for k in ("extractor", "resize", "weights_sha256", "dims")}
     return row
 
 
 def _warn_if_long(n: int, levels: list, metrics: list, device: torch.device) -> None:
-    if all(m == "modes" for m in metrics):
+    if len(needed(metrics, POINTS)) == len(metrics):
         return  # toy points: no network
     images = n * len(levels)
     seconds = estimate_seconds(images, device)
@@ -194,37 +188,36 @@ def _warn_if_long(n: int, levels: list, metrics: list, device: torch.device) -> 
                       f"curve", stacklevel=3)
 
 
-def truncation_sweep(generator, z_dim: int, ref=None, truncations=DEFAULT_TRUNCATIONS, *, n: int = 10000,
-                     metrics=("fid", "is"), method: str = "resample", seed: int = 0, batch_size: int = 100,
+def truncation_sweep(generator, z_dim: int, ref=None, truncations=DEFAULT_TRUNCATIONS, *, n: int = DEFAULTS.sweep_n,
+                     metrics=("fid", "is"), method: str = "resample", seed: int = 0,
+                     batch_size: int = DEFAULTS.sample_batch_size,
                      modes_data: str | None = None, progress: bool = True, **options) -> list[dict]:
     """One row per truncation level: the metrics of ``n`` samples of ``generator`` against ``ref``.
 
     ``generator``: a callable ``z (N, z_dim) -> images`` ((N, 3, H, W) in [-1, 1] or uint8) or (N, 2)
     toy points, such as ``genmetrics.load_generator(path)``. ``ref``: images, a features file or (for
-    FID/IS only) a statistics file; computed once for the whole sweep. ``metrics``: any of
-    SWEEP_METRICS ("modes" for toy generators, against ``modes_data`` "ring8" or "grid25").
-    Feature options (``resize``, ``weights``, ``device``, ...) go to the feature engine.
+    FID/IS only) a statistics file; computed once for the whole sweep. ``metrics``: any of the registry's
+    sweep metrics (``registry.metric_names("sweep")``; "modes" for toy generators, against ``modes_data``
+    "ring8" or "grid25"). Metric options (``splits``, ``kid_subsets``, ``pr_k``, ...: ``defaults.Options``)
+    go to the metrics, feature options (``resize``, ``weights``, ``device``, ...) to the feature engine.
     """
     from .features.extract import resolve_device
 
-    metrics = [m.strip().lower() for m in (metrics.split(",") if isinstance(metrics, str) else metrics)]
-    unknown = [m for m in metrics if m not in SWEEP_METRICS]
-    if unknown or not metrics:
-        raise GenmetricsError(f"unknown metric(s) {unknown}; choose from {', '.join(SWEEP_METRICS)}")
-    if any(m != "modes" and m != "is" for m in metrics) and ref is None:
-        raise GenmetricsError("--ref is needed for fid, kid, precision, recall, density and coverage")
-    if "modes" in metrics and modes_data is None:
-        raise GenmetricsError("--metrics modes needs the toy data set (ring8 or grid25)")
+    metrics = registry.parse_metrics(metrics, "sweep")
+    with_reference = [m for m in metrics if registry.get_metric(m).needs & {REFERENCE_FEATURES, REFERENCE_STATISTICS}]
+    if with_reference and ref is None:
+        raise GenmetricsError(f"--ref is needed for {', '.join(with_reference)}")
+    if needed(metrics, POINTS) and modes_data is None:
+        raise GenmetricsError(f"--metrics {','.join(needed(metrics, POINTS))} needs the toy data set (ring8 or grid25)")
     if n < 2 or z_dim < 1:
         raise GenmetricsError(f"-n must be at least 2 and --z-dim at least 1 (got n={n}, z_dim={z_dim})")
     levels = parse_truncations(truncations)
     u = uniforms(n, z_dim, seed)
     for level in levels:
         latents(u[:1], level, method)  # validates every level before any work
-    settings = {"splits": options.pop("splits", DEFAULTS.splits), "kid_subsets": options.pop("kid_subsets", 100),
-                "kid_subset_size": None, "pr_k": 3, "dc_k": 5, "seed": DEFAULTS.seed}
+    settings, options = split_options(options)  # ``seed`` is the latents'; KID's stays DEFAULTS.seed
     options.setdefault("progress", progress)
-    device = resolve_device(options.get("device", "auto"))
+    device = resolve_device(options.get("device", DEFAULTS.device))
     _warn_if_long(n, levels, metrics, device)
     reference = _reference(ref, metrics, options)
     native_psi = method == "psi" and _accepts_psi(generator)
@@ -235,7 +228,7 @@ def truncation_sweep(generator, z_dim: int, ref=None, truncations=DEFAULT_TRUNCA
         z = latents(u[share.start:share.stop], 1.0 if native_psi else level, "psi" if native_psi else method)
         batches = generate(generator, z, batch_size, device, psi=level if native_psi else None)
         row = {"truncation": level, "n": n, "method": method, "seed": seed}
-        row.update(_point(batches, metrics, reference, settings, options, modes_data))
+        row.update(_point(batches, metrics, reference, settings, options, modes_data, device))
         row["version"] = __version__
         rows.append(row)
     return rows

@@ -1,4 +1,8 @@
-"""Sweep output: a terminal table, OUT.csv and OUT.json with every point, and OUT.png (matplotlib, Agg)."""
+"""Sweep output: a terminal table, OUT.csv and OUT.json with every point, and OUT.png (matplotlib, Agg).
+
+The columns, their order, labels and directions come from the metric registry (``metrics/registry.py``):
+the result keys of the sweep's metrics in registration order, less those marked ``column=False``.
+"""
 from __future__ import annotations
 
 import csv
@@ -7,17 +11,29 @@ import json
 from pathlib import Path
 
 from ._io import atomic_write
+from .metrics import registry
 
-COLUMNS = ("truncation", "fid", "inception_score", "inception_score_std", "kid", "precision", "recall",
-           "density", "coverage", "modes_covered", "high_quality", "reverse_kl")
-LABELS = {"fid": "FID (lower is better)", "inception_score": "Inception Score (higher is better)",
-          "kid": "KID (lower is better)", "precision": "precision", "recall": "recall", "density": "density",
-          "coverage": "coverage", "modes_covered": "modes covered", "high_quality": "high-quality fraction",
-          "reverse_kl": "reverse KL to uniform (nats)"}
+
+def columns() -> tuple[str, ...]:
+    """"truncation", then every result key a sweep can report, in the registry's order."""
+    return ("truncation",) + tuple(k.name for k in registry.result_keys("sweep") if k.column)
+
+
+def labels() -> dict[str, str]:
+    """Axis labels with the direction of each value (``higher_is_better`` of the registry)."""
+    return {k.name: k.axis_label() for k in registry.result_keys("sweep")}
+
+
+def __getattr__(name: str):
+    if name == "COLUMNS":  # the former constants, now read from the registry
+        return columns()
+    if name == "LABELS":
+        return labels()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def present(rows) -> list[str]:
-    return [c for c in COLUMNS if any(c in row for row in rows)]
+    return [c for c in columns() if any(c in row for row in rows)]
 
 
 def table(rows) -> str:
@@ -51,7 +67,9 @@ def plot(path: Path, rows, title: str = "") -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metrics = [c for c in present(rows) if c not in ("truncation", "inception_score_std")]
+    spreads = {k.spread for k in registry.result_keys("sweep") if k.spread}  # shown as the value's spread only
+    metrics = [c for c in present(rows) if c != "truncation" and c not in spreads]
+    label = labels()
     curve = "fid" in metrics and "inception_score" in metrics
     panels = len(metrics) + curve
     fig, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 3.8), squeeze=False)
@@ -63,14 +81,14 @@ def plot(path: Path, rows, title: str = "") -> None:
         ax.plot(fid, score, "o-", color="tab:blue", label=f"{rows[0]['method']} truncation")
         for x, y, level in zip(fid, score, t):
             ax.annotate(f"{level:g}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
-        ax.set_xlabel(LABELS["fid"])
-        ax.set_ylabel(LABELS["inception_score"])
+        ax.set_xlabel(label["fid"])
+        ax.set_ylabel(label["inception_score"])
         ax.set_title("quality / diversity trade-off")
         ax.legend(fontsize=8)
     for ax, metric in zip(axes, metrics):
         ax.plot(t, [row.get(metric) for row in rows], "o-", color="tab:orange", label=metric)
         ax.set_xlabel(f"truncation ({rows[0]['method']})")
-        ax.set_ylabel(LABELS.get(metric, metric))
+        ax.set_ylabel(label.get(metric, metric))
         ax.set_title(metric)
         ax.legend(fontsize=8)
     fig.suptitle(title or f"truncation sweep, n={rows[0]['n']} per point, seed {rows[0]['seed']}")

@@ -12,7 +12,7 @@ is float64; the result is finite and correct for singular covariances (N < dims)
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg
@@ -22,6 +22,9 @@ from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
 from ..features.compute import compute_statistics
 from ..stats import Statistics
+from .registry import GENERATED_FEATURES, REFERENCE_STATISTICS, Key, register_metric
+from .result import MetricResult
+from .scores import metric_device
 
 
 class SmallSampleWarning(UserWarning):
@@ -100,7 +103,7 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, device=None) -> float:
 
 
 @dataclass
-class FIDResult:
+class FIDResult(MetricResult):
     fid: float
     n1: int | None
     n2: int | None
@@ -112,8 +115,7 @@ class FIDResult:
     skipped: list = field(default_factory=list)
     version: str = __version__
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    PROTOCOL = ("n1", "n2", "dims", "resize", "weights_sha256", "weights_canonical", "version")
 
     def __float__(self) -> float:
         return self.fid
@@ -153,12 +155,19 @@ def fid(a, b, *, dims: int = DEFAULTS.dims, **options) -> FIDResult:
     for stats in (s1, s2):
         _check_sample_size(stats)
     meta = s1.meta if "resize" in s1.meta else s2.meta
-    from ..features.extract import resolve_device
-
-    device = resolve_device(options.get("device", "auto"))
     return FIDResult(
-        fid=frechet_distance(s1.mu, s1.sigma, s2.mu, s2.sigma, device if device.type == "cuda" else None),
+        fid=frechet_distance(s1.mu, s1.sigma, s2.mu, s2.sigma, metric_device(options.get("device", DEFAULTS.device))),
         n1=s1.n, n2=s2.n, dims=s1.dims,
         resize=meta.get("resize"), weights_sha256=meta.get("weights_sha256"),
         weights_canonical=meta.get("weights_canonical"), inputs=[s1.source, s2.source],
         skipped=[s1.meta.get("skipped", 0), s2.meta.get("skipped", 0)])
+
+
+def _fid_of(inputs) -> dict:
+    """FID from the reference's statistics and the generated features (registry compute function)."""
+    real, fake = inputs.reference_statistics, inputs.generated_statistics
+    return {"fid": frechet_distance(real.mu, real.sigma, fake.mu, fake.sigma, inputs.device)}
+
+
+register_metric("fid", [Key("fid", False, "FID", short="FID")], {REFERENCE_STATISTICS, GENERATED_FEATURES},
+                _fid_of)

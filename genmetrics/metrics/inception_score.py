@@ -7,7 +7,7 @@ standard deviation over splits with ddof=0. No shuffling unless ``shuffle_seed``
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import log_softmax
@@ -16,6 +16,8 @@ from .._version import __version__
 from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
 from ..features.compute import compute_logits
+from .registry import GENERATED_LOGITS, Key, register_metric
+from .result import MetricResult
 
 
 def inception_score_from_logits(logits, splits: int = DEFAULTS.splits,
@@ -41,7 +43,7 @@ def inception_score_from_logits(logits, splits: int = DEFAULTS.splits,
 
 
 @dataclass
-class ISResult:
+class ISResult(MetricResult):
     inception_score: float
     inception_score_std: float
     splits: int
@@ -54,8 +56,7 @@ class ISResult:
     skipped: int = 0
     version: str = __version__
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    PROTOCOL = ("splits", "n", "shuffle_seed", "resize", "weights_sha256", "weights_canonical", "version")
 
 
 def inception_score(images, *, splits: int = DEFAULTS.splits,
@@ -69,3 +70,15 @@ def inception_score(images, *, splits: int = DEFAULTS.splits,
     return ISResult(mean, std, splits, int(logits.shape[0]), shuffle_seed, meta.get("resize"),
                     meta.get("weights_sha256"), meta.get("weights_canonical"),
                     str(images) if not hasattr(images, "shape") else "<array>", meta.get("skipped", 0))
+
+
+def _inception_score_of(inputs) -> dict:
+    """IS of the generated logits (registry compute function)."""
+    mean, std = inception_score_from_logits(inputs.generated_logits, inputs.options.splits, inputs.options.shuffle_seed)
+    return {"inception_score": mean, "inception_score_std": std}
+
+
+register_metric("is", [Key("inception_score", True, "Inception Score", short="IS", spread="inception_score_std"),
+                       Key("inception_score_std", None, "IS standard deviation over splits")],
+                {GENERATED_LOGITS}, _inception_score_of, options=("splits", "shuffle_seed"),
+                note="of the generated images")

@@ -13,10 +13,13 @@ import warnings
 
 import numpy as np
 
+from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
 from .fid import SmallSampleWarning
+from .registry import GENERATED_FEATURES, REFERENCE_FEATURES, TRAIN_KEEPS_STATISTICS, Key, register_metric
+from .result import KIDResult
 
-KID_SUBSETS = 100  # Binkowski et al. 2018 code; torch-fidelity kid_subsets
+KID_SUBSETS = DEFAULTS.kid_subsets  # 100: Binkowski et al. 2018 code; torch-fidelity kid_subsets
 KID_SUBSET_SIZE = 1000  # torch-fidelity kid_subset_size
 KID_DEGREE, KID_COEF0 = 3, 1.0  # polynomial kernel (x.y / d + 1)^3
 
@@ -32,8 +35,10 @@ def polynomial_mmd2(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def kernel_inception_distance(features1, features2, subsets: int = KID_SUBSETS,
-                              subset_size: int | None = None, seed: int = 2020) -> tuple[float, float | None, int]:
-    """(mean, std, subset size) of KID over ``subsets`` random subsets of both feature sets.
+                              subset_size: int | None = DEFAULTS.kid_subset_size,
+                              seed: int = DEFAULTS.seed) -> KIDResult:
+    """KID over ``subsets`` random subsets of both feature sets: a ``KIDResult``, which also unpacks as
+    the former tuple ``(mean, std, subset size)``.
 
     When both sets hold exactly ``subset_size`` features every subset is the whole of both sets (MMD does
     not depend on their order), so there is no spread to report: the std is None and a warning says so.
@@ -51,11 +56,24 @@ def kernel_inception_distance(features1, features2, subsets: int = KID_SUBSETS,
         warnings.warn(f"KID: both sets hold {m} features, the subset size, so every subset is the whole set and "
                       f"all {subsets} subsets give one value: no standard deviation is reported; use more "
                       f"images or a smaller --kid-subset-size", SmallSampleWarning, stacklevel=2)
-        return polynomial_mmd2(x, y), None, m
+        return KIDResult(polynomial_mmd2(x, y), None, m, subsets, seed)
     rng = np.random.RandomState(seed)
     values = np.empty(subsets)
     for i in range(subsets):
         a = x[rng.choice(len(x), m, replace=False)]
         b = y[rng.choice(len(y), m, replace=False)]
         values[i] = polynomial_mmd2(a, b)
-    return float(values.mean()), float(values.std()), m
+    return KIDResult(float(values.mean()), float(values.std()), m, subsets, seed)
+
+
+def _kid_of(inputs) -> dict:
+    """KID of the generated features against the reference's (registry compute function)."""
+    options = inputs.options
+    return kernel_inception_distance(inputs.reference_features, inputs.generated_features, options.kid_subsets,
+                                     options.kid_subset_size, options.seed).to_dict()
+
+
+register_metric("kid", [Key("kid", False, "KID", short="KID", spread="kid_std"),
+                        Key("kid_std", None, "KID standard deviation over subsets", column=False)],
+                {REFERENCE_FEATURES, GENERATED_FEATURES}, _kid_of, options=("kid_subsets", "kid_subset_size", "seed"),
+                not_applicable={"train": TRAIN_KEEPS_STATISTICS})

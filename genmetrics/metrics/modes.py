@@ -23,17 +23,20 @@ The measures are those of PacGAN's ``MetricLogger`` (``pacgan/extensions.py``), 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
+from .registry import POINTS, Key, get_metric, register_metric
+from .result import MetricResult
 
 # Three standard deviations: PacGAN MetricLogger(dis_thre=3); VEEGAN Section 5.1.
 HIGH_QUALITY_STDS = 3.0
 # 2,500 samples per evaluation: PacGAN config.py num_log_figure_sample and Table 1; VEEGAN Section 5.1.
-DEFAULT_SAMPLES = 2500
+DEFAULT_SAMPLES = DEFAULTS.toy_samples
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ def get_mixture(name: str) -> GaussianMixture2D:
 
 
 @dataclass
-class ModeCoverage:
+class ModeCoverage(MetricResult):
     """Mode coverage of a sample set; ``counts`` holds the high-quality samples per mode."""
 
     modes_covered: int
@@ -91,12 +94,12 @@ class ModeCoverage:
     data: str
     counts: list = field(default_factory=list)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    PROTOCOL = ("n", "data")
 
     def leading(self) -> tuple:
-        """The value training maximises: modes covered, then the high-quality fraction."""
-        return (self.modes_covered, self.high_quality)
+        """The value training maximises: modes covered, then the high-quality fraction (the registry's
+        ``rank_by`` of ``modes``)."""
+        return get_metric("modes").ranking(self.to_dict())
 
 
 def reverse_kl_to_uniform(counts) -> float | None:
@@ -183,3 +186,16 @@ def _load_points(path) -> np.ndarray:
             return loaded[key]
     except (ValueError, OSError) as exc:
         raise GenmetricsError(f"{path}: cannot read the array file ({exc})") from None
+
+
+def _modes_of(inputs) -> dict:
+    """Mode coverage of the generated points on the reference mixture (registry compute function)."""
+    return mode_coverage(inputs.points, inputs.mixture).to_dict()
+
+
+register_metric("modes", [Key("modes_covered", True, "modes covered"),
+                          Key("n_modes", None, "modes of the data", column=False),
+                          Key("high_quality", True, "high-quality fraction"),
+                          Key("reverse_kl", False, "reverse KL to uniform (nats)")],
+                {POINTS}, _modes_of, rank_by=("modes_covered", "high_quality"), note="2-D toy generators",
+                not_applicable={"eval": "eval compares two image inputs; score 2-D points with genmetrics modes"})

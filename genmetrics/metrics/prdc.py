@@ -11,17 +11,20 @@ The radius is the (k+1)-th smallest distance from a point to its own set, the fi
 
 All distances are squared Euclidean (same order as Euclidean, so the same decisions), from
 |x|^2 + |y|^2 - 2 x.y in float64, in blocks of rows so that 50,000 x 50,000 fits in bounded memory, on the
-GPU when the features are there.
+GPU when the features are there (CUDA tensors) or ``device`` names a CUDA device.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
+from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
+from .registry import GENERATED_FEATURES, REFERENCE_FEATURES, TRAIN_KEEPS_STATISTICS, Key, register_metric
+from .result import PRDC_KEYS, PRDCResult
 
-PR_K = 3  # Kynkaanniemi et al. 2019, section 3 (k = 3)
-DC_K = 5  # Naeem et al. 2020, section 4 (k = 5); prdc README
+PR_K = DEFAULTS.pr_k  # 3: Kynkaanniemi et al. 2019, section 3 (k = 3)
+DC_K = DEFAULTS.dc_k  # 5: Naeem et al. 2020, section 4 (k = 5); prdc README
 BLOCK_ELEMENTS = 1 << 24  # distances held at once: 16M float64 = 128 MiB
 
 
@@ -50,10 +53,20 @@ def knn_radii(x: torch.Tensor, ks: tuple[int, ...]) -> dict[int, torch.Tensor]:
     return found
 
 
-def prdc(real, fake, pr_k: int = PR_K, dc_k: int = DC_K, device: str | torch.device = "cpu") -> dict:
-    """Precision, recall (k = ``pr_k``), density and coverage (k = ``dc_k``) of ``fake`` against ``real``."""
-    real = torch.as_tensor(np.asarray(real), dtype=torch.float64, device=device)
-    fake = torch.as_tensor(np.asarray(fake), dtype=torch.float64, device=device)
+def _as_float64(x, device) -> torch.Tensor:
+    return torch.as_tensor(x if isinstance(x, torch.Tensor) else np.asarray(x), dtype=torch.float64, device=device)
+
+
+def prdc(real, fake, pr_k: int = PR_K, dc_k: int = DC_K, device: str | torch.device | None = None) -> PRDCResult:
+    """Precision, recall (k = ``pr_k``), density and coverage (k = ``dc_k``) of ``fake`` against ``real``.
+
+    ``device``: where the float64 distances are computed; None keeps tensors where they are (so CUDA
+    tensors are scored on their GPU) and puts arrays on the CPU. Returns a ``PRDCResult``, which also
+    reads as the former dict of the four values.
+    """
+    if device is None:
+        device = real.device if isinstance(real, torch.Tensor) else "cpu"
+    real, fake = _as_float64(real, device), _as_float64(fake, device)
     if real.shape[1] != fake.shape[1]:
         raise GenmetricsError(f"features of different dimension: {real.shape[1]} (real) vs {fake.shape[1]} (fake)")
     real_r = knn_radii(real, (pr_k, dc_k))
@@ -69,5 +82,19 @@ def prdc(real, fake, pr_k: int = PR_K, dc_k: int = DC_K, device: str | torch.dev
         density += (d < real_r[dc_k][rows, None]).sum(0)
         recalled[rows] = (d <= fake_r[None, :]).any(1)
         covered[rows] = d.min(1).values < real_r[dc_k][rows]
-    return {"precision": float(precise.double().mean()), "recall": float(recalled.double().mean()),
-            "density": float(density.sum() / (dc_k * len(fake))), "coverage": float(covered.double().mean())}
+    return PRDCResult(precision=float(precise.double().mean()), recall=float(recalled.double().mean()),
+                      density=float(density.sum() / (dc_k * len(fake))), coverage=float(covered.double().mean()),
+                      pr_k=pr_k, dc_k=dc_k)
+
+
+def _prdc_of(inputs) -> dict:
+    """All four values from one k-NN pass (registry compute function shared by the four metrics)."""
+    return prdc(inputs.reference_features, inputs.generated_features, inputs.options.pr_k, inputs.options.dc_k,
+                inputs.device).to_dict()
+
+
+# One metric per value (each selectable alone); they share one compute function, so one pass serves all.
+# Each reads both k's: the one call computes both radii, and a set too small for either k fails.
+for _name in PRDC_KEYS:
+    register_metric(_name, [Key(_name, True, _name)], {REFERENCE_FEATURES, GENERATED_FEATURES}, _prdc_of,
+                    options=("pr_k", "dc_k"), not_applicable={"train": TRAIN_KEEPS_STATISTICS})

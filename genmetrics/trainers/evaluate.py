@@ -1,10 +1,12 @@
-"""Evaluation while training (FID/IS on images, mode coverage on toy data) and the sample grids.
+"""Evaluation while training (the registry's "train" metrics: FID/IS on images, mode coverage on toy
+data) and the sample grids.
 
 Images: ``eval_n`` samples from fixed noise, one Inception pass (pool features and logits) through the
 core engine; FID against ``eval_ref`` (a folder or statistics npz) or, by default, ``eval_n`` training
 images, whose statistics are cached in RUN/eval_ref_stats.npz (keyed by the reference and the Inception
-weights' hash). Toy data: ``mode_coverage`` of ``eval_n`` samples. Lower FID is better; for modes, more
-modes covered, then a larger high-quality fraction.
+weights' hash). Toy data: mode coverage of ``eval_n`` samples. The values come from ``metrics.scores``,
+as in ``genmetrics eval`` and ``sweep``; which evaluation is better from the leading metric's ``rank_by``
+in the registry (lower FID; for modes, more modes covered, then a larger high-quality fraction).
 """
 from __future__ import annotations
 
@@ -15,10 +17,9 @@ import torch
 from PIL import Image, ImageDraw
 
 from ..defaults import DEFAULTS
-from ..metrics.fid import frechet_distance
-from ..metrics.inception_score import inception_score_from_logits
-from ..metrics.modes import mode_coverage
-from ..stats import RunningStats, Statistics, load_statistics, save_statistics
+from ..metrics.registry import GENERATED_LOGITS, POINTS, REFERENCE_STATISTICS, get_metric, metric_names
+from ..metrics.scores import details, needed, scores
+from ..stats import Statistics, load_statistics, save_statistics
 from .generator import LoadedGenerator, sample_noise, save_png, to_uint8_nhwc
 from .seeding import EVAL, FIXED, REFERENCE, derive_generator, derive_seed
 
@@ -26,12 +27,16 @@ REF_CACHE = "eval_ref_stats.npz"
 
 
 def is_better(new: dict, best: dict | None) -> bool:
-    """Whether evaluation ``new`` beats ``best`` on the leading metric."""
-    if best is None:
-        return True
-    if new["metric"] == "fid":
-        return new["fid"] < best["fid"]
-    return (new["modes_covered"], new["high_quality"]) > (best["modes_covered"], best["high_quality"])
+    """Whether evaluation ``new`` beats ``best`` on the leading metric (its ``rank_by`` in the registry)."""
+    return get_metric(new["metric"]).is_better(new, best)
+
+
+def train_metrics(kind: str) -> list[str]:
+    """The registry's "train" metrics for a model of ``kind``: those of 2-D points for toy data, the others
+    for images. The first is the leading metric, which picks the best checkpoint."""
+    names = metric_names("train")
+    points = needed(names, POINTS)
+    return points if kind == "toy" else [n for n in names if n not in points]
 
 
 def generate(run, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -39,8 +44,9 @@ def generate(run, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]
     z, labels = sample_noise(n, run.config.z_dim, seed, num_classes=run.config.num_classes)
     try:
         generator = LoadedGenerator(run.G, run.config, run.step, run.device)
-        out = torch.cat([generator(z[i:i + 256], None if labels is None else labels[i:i + 256])
-                         for i in range(0, n, 256)])
+        step = DEFAULTS.sample_batch_size
+        out = torch.cat([generator(z[i:i + step], None if labels is None else labels[i:i + step])
+                         for i in range(0, n, step)])
     finally:
         run.G.train()
     return out, labels
@@ -50,21 +56,22 @@ def evaluate(run) -> dict:
     """One evaluation of the current generator (see the module docstring)."""
     cfg = run.config
     samples, _ = generate(run, cfg.eval_n, derive_seed(cfg.seed, EVAL))
-    if cfg.kind == "toy":
-        return {"metric": "modes", **mode_coverage(samples, run.data.mixture).to_dict()}
+    names = train_metrics(cfg.kind)
+    if cfg.kind == "toy":  # every value and detail (mode coverage's per-mode counts) goes to metrics.jsonl
+        found = details(names, run.data.mixture, samples, device=cfg.device)
+        return {"metric": names[0], **{k: v for record in found.values() for k, v in record.items()}}
     from ..features.compute import compute_features
 
     images = torch.from_numpy(to_uint8_nhwc(samples))
     options = dict(weights=cfg.weights, device=cfg.device, progress=False, batch_size=DEFAULTS.batch_size)
-    features = compute_features(images, dims=DEFAULTS.dims, logits=True, **options)
-    acc = RunningStats()
-    acc.update(torch.from_numpy(features.features))
-    reference = reference_statistics(run, features.protocol.get("weights_sha256"), options)
-    fid = frechet_distance(acc.mean(), acc.covariance(), reference.mu, reference.sigma)
-    splits = min(DEFAULTS.splits, len(features.logits))
-    is_mean, is_std = inception_score_from_logits(features.logits, splits=splits)
-    return {"metric": "fid", "fid": fid, "inception_score": is_mean, "inception_score_std": is_std,
-            "n": int(len(features.features)), "n_ref": reference.n, "splits": splits,
+    features = compute_features(images, dims=DEFAULTS.dims, logits=bool(needed(names, GENERATED_LOGITS)), **options)
+    reference = None
+    if needed(names, REFERENCE_STATISTICS):
+        reference = reference_statistics(run, features.protocol.get("weights_sha256"), options)
+    splits = min(DEFAULTS.splits, len(features.features))  # IS of fewer samples than splits: one per split
+    values = scores(names, reference, features, DEFAULTS.replace(splits=splits), cfg.device)
+    return {"metric": names[0], **values, "n": int(len(features.features)),
+            "n_ref": None if reference is None else reference.n, "splits": splits,
             "weights_sha256": features.protocol.get("weights_sha256")}
 
 
@@ -125,7 +132,7 @@ def write_sample_grid(run, path: Path) -> None:
     """The grid (or scatter plot) of the fixed noise at the current step."""
     cfg = run.config
     if cfg.kind == "toy":
-        points, _ = generate(run, 2500, derive_seed(cfg.seed, FIXED))  # PacGAN plots 2,500 points
+        points, _ = generate(run, DEFAULTS.toy_samples, derive_seed(cfg.seed, FIXED))  # PacGAN plots 2,500 points
         save_png(path, scatter(points.numpy(), run.data.mixture))
         return
     classes = cfg.num_classes or 0
