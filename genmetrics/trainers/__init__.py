@@ -7,7 +7,8 @@
 
 Families (one file each, defaults cited there): gan, dcgan, lsgan, wgan, wgan-gp, acgan, unrolled.
 """
-from .base import FAMILIES, Family, get_family
+from .base import FAMILIES, Family
+from .families import get_family
 from .config import TrainConfig
 from .data import open_training_data
 from .generator import LoadedGenerator, load_generator, sample_noise, write_samples

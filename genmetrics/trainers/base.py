@@ -6,16 +6,12 @@ generator losses. The loop (loop.py) draws data and noise, calls these, and step
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 import torch.nn.functional as F
 
 from ..errors import GenmetricsError
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .loop import TrainingState
-
+# Filled by the family modules as they are imported; families.py imports them all and looks them up.
 FAMILIES: dict[str, "Family"] = {}
 
 
@@ -25,16 +21,6 @@ def register(cls):
         raise ValueError(f"family name {cls.name!r} is empty or already registered")
     FAMILIES[cls.name] = cls()
     return cls
-
-
-def get_family(name: str) -> "Family":
-    """The registered family ``name``; a GenmetricsError listing the choices otherwise."""
-    from . import acgan, dcgan, gan, lsgan, unrolled, wgan, wgan_gp  # noqa: F401  (they register)
-
-    try:
-        return FAMILIES[name]
-    except KeyError:
-        raise GenmetricsError(f"unknown model {name!r}: choose one of {', '.join(sorted(FAMILIES))}") from None
 
 
 class Family:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from .._version import __version__
 from ..errors import GenmetricsError
-from .base import Family, get_family
+from .base import Family
+from .families import get_family
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from PIL import Image
 
 from .._io import atomic_write
 from ..errors import GenmetricsError
-from ..metrics.modes import MIXTURES, GaussianMixture2D
+from ..data.toy import MIXTURES, GaussianMixture2D
 from .seeding import DATA, derive_generator
 
 TORCHVISION = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "cifar10": "CIFAR10"}

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from ..errors import GenmetricsError
 from ..features.extract import resolve_device
-from .base import get_family
+from .families import get_family
 from .checkpoint import BEST, LATEST, checkpoint_dir, read_checkpoint, save_checkpoint
 from .config import TrainConfig, resolve_config, resume_config, write_config
 from .data import open_training_data

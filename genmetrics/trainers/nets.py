@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import get_family
+from .families import get_family
 from .config import TrainConfig
 
 LEAK = 0.2  # LeakyReLU slope: Radford et al. 2015, Section 3.
