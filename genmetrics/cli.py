@@ -560,7 +560,11 @@ def _train_summary(result) -> str:
         value = (f"FID {best['fid']:.3f}, IS {best['inception_score']:.3f}" if best["metric"] == "fid" else
                  f"{best['modes_covered']}/{best['n_modes']} modes, {best['high_quality']:.1%} high quality")
         lines.append(f"  best: {value} at step {best['step']} (checkpoints/best.pt)")
-    lines.append(f"  next: genmetrics sample {result.run_dir} -n 1000 -o samples/")
+    if result.kind == "toy":  # toy generators make 2-D points: a .npy, scored by genmetrics modes
+        lines.append(f"  next: genmetrics sample {result.run_dir} -n 2500 -o points.npy && "
+                     f"genmetrics modes points.npy --data {result.data}")
+    else:
+        lines.append(f"  next: genmetrics sample {result.run_dir} -n 1000 -o samples/")
     return "\n".join(lines)
 
 

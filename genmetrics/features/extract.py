@@ -23,6 +23,11 @@ from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
 
 
+# Degenerate-feature thresholds (see FeatureStream._check_degenerate for the measurements behind them).
+NEAR_ZERO = 1e-4
+SAME_FEATURES = 1e-6  # about 8 float32 round-offs (eps 1.19e-7) relative to the features' scale
+
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """"auto" is a CUDA device when there is one, else the CPU. Under torchrun, "auto" and "cuda" mean
     the rank's own GPU, cuda:LOCAL_RANK."""
@@ -123,6 +128,10 @@ class FeatureStream:
         self.source = open_images(self.images)
         if self.batch_size < 1:
             raise GenmetricsError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.workers is not None and self.workers < 0:
+            raise GenmetricsError(f"--workers must be 0 (decode in this process) or more, got {self.workers}")
+        self._reference = None  # (input, outputs) of the first image, until the degeneracy check has run
+        self._checked = False
 
     @property
     def files(self):
@@ -137,6 +146,8 @@ class FeatureStream:
             x = ex.protocol.on_device(x).contiguous(memory_format=torch.channels_last)
             with precision_mode(ex.precision, ex.device):
                 out = ex.model(x, self.outputs)
+            if not self._checked:
+                self._check_degenerate(x, out)
             for name, value in out.items():
                 parts[name].append(value.float().cpu())
         order = torch.cat([indices for indices, _ in groups])
@@ -150,6 +161,48 @@ class FeatureStream:
                 names = ", ".join(self._name(indices[i]) for i in bad[:3])
                 raise GenmetricsError(f"non-finite features for {len(bad)} image(s) ({names}): the weights "
                                       f"file {self.extractor.weights_path} is probably damaged")
+
+    def _weights_hint(self) -> str:
+        path = self.extractor.weights_path
+        if self.extractor.name == "inception":
+            return (f"the weights file {path} gives degenerate features: use the FID weights, or for random "
+                    f"test weights genmetrics.testing.write_random_weights (it calibrates the BatchNorms)")
+        return f"the extractor {self.extractor.name}" + (f" (weights {path})" if path else "") + \
+            " gives degenerate features"
+
+    def _check_degenerate(self, x: torch.Tensor, out: dict) -> None:
+        """Refuse weights whose features cannot tell images apart: checked once, on the first image and the
+        first later image whose network input differs from it (so a set of identical images is never
+        refused: it legitimately has identical features, and may legitimately map to zero).
+
+        Thresholds, per output (features and logits):
+          - near zero: every |feature| of the images seen so far below NEAR_ZERO. A working network's
+            features are O(0.1-100) (the calibrated random test weights: up to 1-340; measured), a
+            default-initialised Inception's pool features ~3e-7 and logits ~6e-8 (measured); features of
+            scale 1e-4 give FIDs of order 1e-8, which print as 0.000000.
+          - near constant: the two distinct images' features differ by at most SAME_FEATURES times their
+            scale, i.e. a few float32 round-offs (eps 1.2e-7): the network ignores its input.
+        """
+        if self._reference is None:
+            self._reference = x[:1].clone(), {k: v[:1].float() for k, v in out.items()}
+        ref_x, ref_out = self._reference
+        differs = (x != ref_x).flatten(1).any(dim=1)
+        if not bool(differs.any()):
+            return  # every image so far is the same image: nothing to compare yet
+        other = int(differs.nonzero()[0])
+        self._checked, self._reference = True, None
+        for name, value in out.items():
+            value, first = value.float(), ref_out[name][0]
+            what = f"{name}-d feature" if name.isdigit() else name.rstrip("s")
+            if not bool(torch.isfinite(value).all()) or not bool(torch.isfinite(first).all()):
+                return  # _check_finite names the images
+            scale = max(float(value.abs().max()), float(first.abs().max()))
+            if scale < NEAR_ZERO:
+                raise GenmetricsError(f"every {what} is below {NEAR_ZERO:g} in magnitude (largest "
+                                      f"{scale:.3g}): {self._weights_hint()}")
+            if float((value[other] - first).abs().max()) <= SAME_FEATURES * scale:
+                raise GenmetricsError(f"two different images give the same {what}s (to "
+                                      f"{SAME_FEATURES:g} of their scale): {self._weights_hint()}")
 
     def _name(self, index):
         return self.source.item_name(index) if hasattr(self.source, "item_name") else f"image {index}"

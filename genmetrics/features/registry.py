@@ -24,7 +24,7 @@ from ..defaults import DEFAULTS, FEATURE_DIMS
 from ..errors import GenmetricsError
 from .inception import FIDInceptionV3, INPUT_SIZE
 from .preprocess import NORMALIZATIONS, Protocol
-from .weights import VGG16, is_canonical, resolve_weights, sha256_of
+from .weights import VGG16, is_canonical, resolve_weights, sha256_of, state_dict_mismatch
 
 _models: dict[tuple, object] = {}
 # fp32 is exact and the default. tf32 (CUDA matmuls/convs with 10-bit mantissas) and bf16 (autocast) are
@@ -88,22 +88,39 @@ def _load_state_dict(path: Path) -> dict:
 
 def _build_inception(device: torch.device, path: Path):
     model = FIDInceptionV3()
-    missing, unexpected = model.load_state_dict(_load_state_dict(path), strict=False)
-    if missing or unexpected:
-        raise GenmetricsError(
-            f"{path} is not an FID InceptionV3 state dict (pytorch-fid's format): {len(missing)} missing "
-            f"keys (e.g. {missing[:2]}), {len(unexpected)} unexpected (e.g. {unexpected[:2]})")
+    state = _load_state_dict(path)
+    mismatch = state_dict_mismatch(model, state)
+    if mismatch:
+        raise GenmetricsError(f"{path} is not an FID InceptionV3 state dict (pytorch-fid's format): {mismatch}")
+    _refuse_uncalibrated(path, state)
+    model.load_state_dict(state, strict=False)  # strict=False: files without num_batches_tracked load too
     return model.eval().fuse().to(device).to(memory_format=torch.channels_last).requires_grad_(False)
+
+
+def _refuse_uncalibrated(path: Path, state: dict) -> None:
+    """Refuse a freshly initialised network: every BatchNorm still at PyTorch's initial running statistics
+    (mean 0, variance 1). Trained weights (and ``genmetrics.testing.write_random_weights``) never have them;
+    such a network shrinks its activations layer after layer (to about 1e-7 at the 2048-d pool, measured
+    on this project's tests), which gives an FID of 0.000000 whatever the images."""
+    means = [v for k, v in state.items() if k.endswith("running_mean")]
+    variances = [v for k, v in state.items() if k.endswith("running_var")]
+    if means and all(bool((m == 0).all()) for m in means) and all(bool((v == 1).all()) for v in variances):
+        raise GenmetricsError(
+            f"{path}: every BatchNorm has its initial running statistics (mean 0, variance 1): an untrained "
+            f"network whose features are degenerate. Use the FID weights (pytorch-fid's "
+            f"pt_inception-2015-12-05-6726825d.pth); for random test weights use "
+            f"genmetrics.testing.write_random_weights, which calibrates them")
 
 
 def _build_vgg16(device: torch.device, path: Path):
     import torchvision
 
     net = torchvision.models.vgg16()
-    try:
-        net.load_state_dict(_load_state_dict(path))
-    except RuntimeError as exc:
-        raise GenmetricsError(f"{path} is not a torchvision VGG16 state dict ({str(exc)[:200]})") from None
+    state = _load_state_dict(path)
+    mismatch = state_dict_mismatch(net, state)
+    if mismatch:
+        raise GenmetricsError(f"{path} is not a torchvision VGG16 state dict: {mismatch}")
+    net.load_state_dict(state)
     net.classifier = net.classifier[:5]  # fc1, ReLU, dropout, fc2, ReLU: torch-fidelity's fc2_relu
     net = net.eval().to(device).requires_grad_(False)
     return lambda x: net(x)

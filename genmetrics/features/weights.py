@@ -127,3 +127,25 @@ def resolve_weights(weights: str | os.PathLike | None = None, progress: bool = T
         raise GenmetricsError(f"less than 800 MB free for {spec.what} in {cached.parent}")
     url = (os.environ.get(spec.env_url) if spec.env_url else None) or spec.url
     return download(url, cached, spec.sha256_prefix, progress, spec, option)
+
+
+def state_dict_mismatch(module, state: dict, network: str = "the network") -> str | None:
+    """Why ``state`` does not fit ``module`` (missing or unexpected keys, or the first key whose shape
+    differs, with both shapes), or None when ``module.load_state_dict(state)`` will succeed.
+
+    ``load_state_dict`` raises a RuntimeError listing every mismatch (even with ``strict=False`` for
+    shapes); this names the first one so that a message stays one line.
+    """
+    expected = {k: v for k, v in module.state_dict().items() if not k.endswith("num_batches_tracked")}
+    given = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
+    missing = [k for k in expected if k not in given]
+    unexpected = [k for k in given if k not in expected]
+    if missing or unexpected:
+        return (f"{len(missing)} missing keys (e.g. {missing[:2]}), {len(unexpected)} unexpected "
+                f"(e.g. {unexpected[:2]})")
+    for key, value in expected.items():
+        found = given[key]
+        shape = tuple(found.shape) if hasattr(found, "shape") else type(found).__name__
+        if shape != tuple(value.shape):
+            return f"{key} has shape {shape} in the file but {tuple(value.shape)} in {network}"
+    return None

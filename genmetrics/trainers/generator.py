@@ -15,7 +15,7 @@ from PIL import Image
 from .._io import atomic_write
 from ..errors import GenmetricsError
 from ..features.extract import resolve_device
-from .checkpoint import find_checkpoint, read_checkpoint
+from .checkpoint import config_of, find_checkpoint, load_weights, read_checkpoint
 from .config import TrainConfig
 from .seeding import SAMPLE, derive_generator
 
@@ -109,10 +109,11 @@ def load_generator(path: str | Path, device: str = "cpu") -> LoadedGenerator:
     """The generator of a run folder (its ``checkpoints/best.pt``, else ``latest.pt``) or of a checkpoint."""
     from .nets import build_generator
 
-    checkpoint = read_checkpoint(find_checkpoint(path))
-    config = TrainConfig.from_dict(checkpoint["config"])
+    path = find_checkpoint(path)
+    checkpoint = read_checkpoint(path)
+    config = config_of(checkpoint, path)
     net = build_generator(config)
-    net.load_state_dict(checkpoint["generator"])
+    load_weights(net, checkpoint["generator"], "generator", config, path)
     return LoadedGenerator(net, config, int(checkpoint["step"]), resolve_device(device))
 
 

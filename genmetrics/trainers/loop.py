@@ -20,11 +20,12 @@ from tqdm.auto import tqdm
 
 from ..errors import GenmetricsError
 from ..features.extract import resolve_device
-from .families import get_family
-from .checkpoint import BEST, LATEST, checkpoint_dir, read_checkpoint, save_checkpoint
+from .checkpoint import (BEST, FOR_RESUMING, LATEST, checkpoint_dir, config_of, load_weights, read_checkpoint,
+                         save_checkpoint)
 from .config import TrainConfig, resolve_config, resume_config, write_config
 from .data import open_training_data
 from .evaluate import evaluate, is_better, write_sample_grid
+from .families import get_family
 from .nets import build_discriminator, build_generator
 from .seeding import STEP, derive_generator, global_rng_state, seed_global, set_global_rng_state
 
@@ -47,6 +48,8 @@ class TrainResult:
     last_eval: dict | None
     stopped_early: bool
     seconds: float
+    kind: str = "image"  # "image" or "toy": what the generator makes (and so how to sample it)
+    data: str = ""
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -118,11 +121,17 @@ class TrainingState:
                         "data": self.data.order_state(self.config.seed, self.batches_drawn, self.config.batch_size)},
                 "best": self.best, "last_eval": self.last_eval}
 
-    def load(self, payload: dict) -> None:
-        self.G.load_state_dict(payload["generator"])
-        self.D.load_state_dict(payload["discriminator"])
-        self.opt_g.load_state_dict(payload["opt_g"])
-        self.opt_d.load_state_dict(payload["opt_d"])
+    def load(self, payload: dict, path: Path) -> None:
+        """Continue from the checkpoint ``payload`` read from ``path``."""
+        load_weights(self.G, payload["generator"], "generator", self.config, path)
+        load_weights(self.D, payload["discriminator"], "discriminator", self.config, path)
+        for part, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
+            try:
+                opt.load_state_dict(payload[part])
+            except (ValueError, KeyError, TypeError) as exc:  # torch's own mismatch messages
+                raise GenmetricsError(f"{path}: its {part} optimiser state does not match the run's config "
+                                      f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
+                                      f"retrain") from None
         set_global_rng_state(payload["rng"])
         self.step, self.elapsed = int(payload["step"]), float(payload["elapsed"])
         self.batches_drawn = int(payload["rng"]["data"]["batches_drawn"])
@@ -176,8 +185,8 @@ def prepare(model: str | None, data: str | None, out: str | Path, *, resume: boo
     if resume:
         if not latest.is_file():
             raise GenmetricsError(f"--resume: {out} holds no checkpoints/{LATEST} to continue from")
-        payload = read_checkpoint(latest)
-        stored = payload["config"]
+        payload = read_checkpoint(latest, FOR_RESUMING)
+        stored = config_of(payload, latest).to_dict()
         for key, given in (("model", model), ("data", data)):
             if given is not None and given != stored[key]:
                 raise GenmetricsError(f"--resume: the run in {out} trains {stored[key]!r}, not {given!r} ({key})")
@@ -205,7 +214,7 @@ def train(model: str | None, data: str | None, out: str | Path, *, resume: bool 
     out = Path(out)
     run = TrainingState(config, data_obj, resolve_device(config.device))
     if payload is not None:
-        run.load(payload)
+        run.load(payload, checkpoint_dir(out) / LATEST)
     else:
         out.mkdir(parents=True, exist_ok=True)
     write_config(out / "config.json", config)
@@ -261,7 +270,7 @@ def train(model: str | None, data: str | None, out: str | Path, *, resume: bool 
     if not config.eval_every and not stopped_early:
         save_checkpoint(best_path, run.payload())  # no evaluation: best.pt is the final checkpoint
     return TrainResult(str(out), run.step, config.steps, str(latest), run.best, run.last_eval, stopped_early,
-                       round(run.elapsed, 3))
+                       round(run.elapsed, 3), config.kind, config.data)
 
 
 def _postfix(logs: dict, last_eval: dict | None) -> str:
