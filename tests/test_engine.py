@@ -51,8 +51,11 @@ def test_running_stats_equal_numpy_cov():
 def test_statistics_match_features(real_dir, weights, reference):
     stats = genmetrics.compute_statistics(real_dir, weights=weights, progress=False)
     np.testing.assert_allclose(stats.mu, reference.features.astype(np.float64).mean(0), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(stats.sigma, np.cov(reference.features.astype(np.float64), rowvar=False),
-                               rtol=1e-4, atol=1e-6)
+    expected = np.cov(reference.features.astype(np.float64), rowvar=False)
+    # The two feature passes run the network in different batches (and thread counts), so features differ by
+    # float32 round-off (~1e-6 of the largest); a covariance entry then moves by that times the feature scale,
+    # so the tolerance is relative to the largest entry, not to each (near-zero entries have no relative bound).
+    np.testing.assert_allclose(stats.sigma, expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())
     assert stats.n == 24 and stats.meta["resize"] == "tf"
 
 
