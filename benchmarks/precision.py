@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
 
 import genmetrics  # noqa: E402
-from genmetrics.features.extract import resolve_device  # noqa: E402
+from genmetrics.device import resolve_device  # noqa: E402
 from genmetrics.features.compute import statistics_from_features  # noqa: E402
 from genmetrics.metrics.fid import frechet_distance  # noqa: E402
 from genmetrics.testing import write_random_weights  # noqa: E402

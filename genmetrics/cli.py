@@ -455,7 +455,7 @@ def _load_sweep_generator(path, z_dim, modes_data, device):
     """(callable, z_dim, toy data name) for a TorchScript file (with --z-dim) or a genmetrics run."""
     import torch
 
-    from .features.extract import resolve_device
+    from .device import resolve_device
 
     device = resolve_device(device)
     if z_dim is not None:

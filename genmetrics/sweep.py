@@ -201,7 +201,7 @@ def truncation_sweep(generator, z_dim: int, ref=None, truncations=DEFAULT_TRUNCA
     "ring8" or "grid25"). Metric options (``splits``, ``kid_subsets``, ``pr_k``, ...: ``defaults.Options``)
     go to the metrics, feature options (``resize``, ``weights``, ``device``, ...) to the feature engine.
     """
-    from .features.extract import resolve_device
+    from .device import resolve_device
 
     metrics = registry.parse_metrics(metrics, "sweep")
     with_reference = [m for m in metrics if registry.get_metric(m).needs & {REFERENCE_FEATURES, REFERENCE_STATISTICS}]

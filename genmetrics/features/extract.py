@@ -20,28 +20,13 @@ from tqdm import tqdm
 from .. import distributed
 from ..data.sources import ArraySource, BadImage, IterableSource, open_images
 from ..defaults import DEFAULTS
+from ..device import resolve_device  # noqa: F401 (re-exported: older code imports it from here)
 from ..errors import GenmetricsError
 
 
 # Degenerate-feature thresholds (see FeatureStream._check_degenerate for the measurements behind them).
 NEAR_ZERO = 1e-4
 SAME_FEATURES = 1e-6  # about 8 float32 round-offs (eps 1.19e-7) relative to the features' scale
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """"auto" is a CUDA device when there is one, else the CPU. Under torchrun, "auto" and "cuda" mean
-    the rank's own GPU, cuda:LOCAL_RANK."""
-    if str(device) == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(device)
-    except RuntimeError:
-        raise GenmetricsError(f"--device {device!r} is not a device; use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise GenmetricsError(f"--device {device} was asked for but no CUDA GPU is available; use --device cpu")
-    if device.type == "cuda" and device.index is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
-    return device
 
 
 @contextlib.contextmanager

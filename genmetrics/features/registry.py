@@ -176,7 +176,7 @@ def load_extractor(name: str = "inception", *, resize: str = DEFAULTS.resize, we
 
     ``weights`` are the Inception weights; ``extractor_weights`` those of another extractor.
     """
-    from .extract import resolve_device
+    from ..device import resolve_device
 
     device = resolve_device(device)
     if precision not in PRECISIONS:

@@ -39,7 +39,7 @@ from tqdm import tqdm
 
 from .._version import __version__
 from ..errors import GenmetricsError
-from ..features.extract import resolve_device
+from ..device import resolve_device
 from ._parzen_inputs import (PointSet, check_block, check_options, check_same_dims, check_sigma,
                              load_points, warn_about_sets)
 

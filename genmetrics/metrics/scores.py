@@ -29,7 +29,7 @@ def metric_device(device) -> torch.device | None:
     if device is None:
         return None
     if not isinstance(device, torch.device):
-        from ..features.extract import resolve_device
+        from ..device import resolve_device
 
         device = resolve_device(device)
     return device if device.type == "cuda" else None

@@ -14,7 +14,7 @@ from PIL import Image
 
 from .._io import atomic_write
 from ..errors import GenmetricsError
-from ..features.extract import resolve_device
+from ..device import resolve_device
 from .checkpoint import config_of, find_checkpoint, load_weights, read_checkpoint
 from .config import TrainConfig
 from .seeding import SAMPLE, derive_generator

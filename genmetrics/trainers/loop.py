@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import GenmetricsError
-from ..features.extract import resolve_device
+from ..device import resolve_device
 from .checkpoint import (BEST, FOR_RESUMING, LATEST, checkpoint_dir, config_of, load_weights, read_checkpoint,
                          save_checkpoint)
 from .config import TrainConfig, resolve_config, resume_config, write_config

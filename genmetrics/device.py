@@ -1,0 +1,24 @@
+"""Which device a computation runs on: one rule for every command and library call."""
+from __future__ import annotations
+
+import os
+
+import torch
+
+from .errors import GenmetricsError
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """"auto" is a CUDA device when there is one, else the CPU. Under torchrun, "auto" and "cuda" mean
+    the rank's own GPU, cuda:LOCAL_RANK."""
+    if str(device) == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(device)
+    except RuntimeError:
+        raise GenmetricsError(f"--device {device!r} is not a device; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise GenmetricsError(f"--device {device} was asked for but no CUDA GPU is available; use --device cpu")
+    if device.type == "cuda" and device.index is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
+    return device
