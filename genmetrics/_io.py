@@ -1,11 +1,31 @@
-"""Atomic file writing: an output file appears complete or not at all."""
+"""Atomic file writing: an output file appears complete or not at all; what reading a damaged npz raises."""
 from __future__ import annotations
 
 import contextlib
 import os
 import stat
 import tempfile
+import tokenize
+import zipfile
+import zlib
 from pathlib import Path
+
+from .errors import GenmetricsError
+
+# What numpy raises on a truncated or corrupt .npy/.npz (found by truncating and overwriting bytes of
+# such files): zipfile's BadZipFile (truncated archive, bad CRC), zlib.error (savez_compressed data),
+# EOFError (array data cut short), ValueError (bad header, wrong size; includes UnicodeDecodeError),
+# SyntaxError and tokenize.TokenError (the header dict is parsed as a Python literal), KeyError (a
+# missing member), RuntimeError and NotImplementedError (zipfile, on damaged flag bits: "encrypted",
+# "compression method not supported") and OSError.
+NPZ_READ_ERRORS = (OSError, ValueError, EOFError, KeyError, SyntaxError, tokenize.TokenError, RuntimeError,
+                   zipfile.BadZipFile, zlib.error)
+
+
+def unreadable_npz(path, exc: Exception, what: str = ".npz file") -> GenmetricsError:
+    """The error for an .npz/.npy that raised one of NPZ_READ_ERRORS."""
+    return GenmetricsError(f"{path}: cannot read the {what} ({type(exc).__name__}: {exc}); it is damaged or "
+                           f"not an .npz: make it again")
 
 
 def _umask() -> int:

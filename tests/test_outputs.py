@@ -59,6 +59,90 @@ def stats_of(folder, weights, **options):
     return genmetrics.compute_statistics(folder, dims=64, weights=weights, progress=False, **options)
 
 
+# ------------------------------------------------------------------ 7. damaged or malformed npz inputs
+def test_truncated_npz_inputs_are_one_line_errors(images, weights, tmp_path):
+    stats = tmp_path / "stats.npz"
+    save_statistics(stats, Statistics(np.zeros(3), np.eye(3), 10))
+    feats = tmp_path / "feats.npz"
+    save_features(feats, Features(np.zeros((4, 3), np.float32), None, None, {}))
+    array = tmp_path / "array.npz"
+    np.savez_compressed(array, images=synthetic_images(4, size=16, seed=1))
+    for path in (stats, feats, array):
+        data = path.read_bytes()
+        path.write_bytes(data[:len(data) // 2])
+        fails_cleanly(["fid", path, images, "--weights", weights, "--dims", "64", "-q"], path.name)
+        fails_cleanly(["stats", path, "-o", tmp_path / "out.npz", "--weights", weights, "-q"], path.name)
+    corrupt = tmp_path / "corrupt.npz"  # intact archive, damaged compressed data: zlib.error before
+    np.savez_compressed(corrupt, images=synthetic_images(4, size=16, seed=1))
+    data = bytearray(corrupt.read_bytes())
+    data[120:160] = b"\x01" * 40
+    corrupt.write_bytes(bytes(data))
+    fails_cleanly(["features", corrupt, "-o", tmp_path / "f.npz", "--weights", weights, "-q"], "corrupt.npz")
+
+
+@pytest.mark.parametrize("arrays, fragment", [
+    ({"pool": np.zeros(5, np.float32)}, "pool"),                                   # 1-D: one image?
+    ({"pool": np.zeros((5, 3)), "logits": np.zeros(5)}, "logits"),                   # logits 1-D
+    ({"pool": np.zeros((5, 3)), "logits": np.zeros((4, 10))}, "different numbers"),  # rows differ
+])
+def test_malformed_features_file_is_an_error(tmp_path, images, weights, arrays, fragment):
+    path = tmp_path / "feats.npz"
+    np.savez(path, **arrays)
+    # Before: a 1-D pool gave a covariance of shape () and an IndexError; mismatched rows a wrong number.
+    fails_cleanly(["fid", path, images, "--weights", weights, "--dims", "64", "-q"], "feats.npz", fragment)
+
+
+# ------------------------------------------------------------------ 8. invalid statistics files
+def write_stats(path, mu, sigma):
+    np.savez(path, mu=mu, sigma=sigma)
+    return path
+
+
+@pytest.mark.parametrize("sigma, fragment", [
+    (-np.eye(4), "negative variances"),                               # before: FID 8.0
+    (np.eye(4) - 0.6 * (np.ones((4, 4)) - np.eye(4)), "positive semi-definite"),  # eigenvalue -0.8
+    (np.triu(np.ones((4, 4))), "not symmetric"),                      # before: about 0
+])
+def test_invalid_covariance_is_an_error(tmp_path, sigma, fragment):
+    good = write_stats(tmp_path / "good.npz", np.zeros(4), np.eye(4))
+    bad = write_stats(tmp_path / "bad.npz", np.zeros(4), sigma)
+    fails_cleanly(["fid", bad, good], "bad.npz", fragment)
+
+
+def test_zero_dimensional_statistics_are_an_error(tmp_path):
+    empty = write_stats(tmp_path / "empty.npz", np.zeros(0), np.zeros((0, 0)))
+    fails_cleanly(["fid", empty, empty], "empty.npz", "D >= 1")  # before: FID 0.0
+
+
+def test_valid_float32_and_singular_statistics_are_accepted(tmp_path):
+    """Round-off is not an error: a float32 np.cov of N < D ReLU features (singular, eigenvalues slightly
+    negative) and the same statistics in float64 give the same FID as computed directly."""
+    rng = np.random.default_rng(0)
+    x = np.maximum(rng.normal(size=(40, 256)) + 1.0, 0)
+    y = np.maximum(rng.normal(size=(50, 256)) + 0.8, 0)
+    for dtype in (np.float32, np.float64):
+        a = write_stats(tmp_path / "a.npz", x.mean(0).astype(dtype), np.cov(x.astype(dtype), rowvar=False))
+        b = write_stats(tmp_path / "b.npz", y.mean(0).astype(dtype), np.cov(y.astype(dtype), rowvar=False))
+        value = genmetrics.fid(a, b).fid
+        direct = genmetrics.frechet_distance(x.mean(0), np.cov(x, rowvar=False), y.mean(0), np.cov(y, rowvar=False))
+        # float32 storage moves FID by ~eps32 x the condition of the square root: 1e-4 relative is ample.
+        assert value == pytest.approx(direct, rel=1e-4 if dtype == np.float32 else 1e-9)
+
+
+def test_the_covariance_check_needs_no_eigendecomposition(tmp_path, monkeypatch):
+    import scipy.linalg
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("an eigendecomposition: too slow at 2048-d")
+    monkeypatch.setattr(np.linalg, "eigh", forbidden)
+    monkeypatch.setattr(np.linalg, "eigvalsh", forbidden)
+    monkeypatch.setattr(scipy.linalg, "eigh", forbidden)
+    monkeypatch.setattr(scipy.linalg, "eigvalsh", forbidden)
+    x = np.random.default_rng(1).normal(size=(300, 512))
+    stats = load_statistics(write_stats(tmp_path / "s.npz", x.mean(0), np.cov(x, rowvar=False)))
+    assert stats.dims == 512
+
+
 # ------------------------------------------------------------------ 9. permissions of written files
 def test_atomic_write_honours_the_umask_and_keeps_an_existing_mode(tmp_path):
     old = os.umask(0o022)

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .._io import NPZ_READ_ERRORS
 from ..errors import GenmetricsError
 from .decode import array_image, channel_axis, image_axis, is_image_dtype, pil_to_rgb, to_uint8
 from .folder import IMAGE_EXTENSIONS, image_files, not_regular, skipped_phrase
@@ -270,7 +271,7 @@ def load_array_file(path: Path, mmap: bool = True) -> np.ndarray:
                 raise GenmetricsError(f"{path} holds several arrays ({', '.join(keys)}); name the image "
                                       f"array one of {', '.join(IMAGE_ARRAY_KEYS)}")
             return archive[key]
-    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+    except NPZ_READ_ERRORS as exc:  # any damage numpy or zipfile reports (see genmetrics._io)
         raise GenmetricsError(f"{path}: cannot read the array file ({exc})") from None
 
 

@@ -2,18 +2,17 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-import os
-import time
-
 from .. import cache as content_cache
 from .. import distributed
-from .._io import atomic_write
+from .._io import NPZ_READ_ERRORS, atomic_write, unreadable_npz
 from .._version import __version__
 from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
@@ -140,7 +139,8 @@ def save_features(path: str | Path, features: Features) -> None:
 
 
 def features_from_file(path) -> Features | None:
-    """The contents of a features npz (from ``save_features``), or None for any other input."""
+    """The contents of a features npz (from ``save_features``), or None for any other input; an .npz that
+    cannot be read, or whose arrays are not (N, D) rows of the same N, is an error naming it."""
     if not isinstance(path, (str, Path)) or not str(path).lower().endswith(".npz") or not Path(path).is_file():
         return None
     try:
@@ -151,9 +151,27 @@ def features_from_file(path) -> Features | None:
             pool = data["pool"] if "pool" in data.files else None
             logits = data["logits"] if "logits" in data.files else None
             files = [str(f) for f in data["files"]] if "files" in data.files else None
-    except (ValueError, OSError):
-        return None
+    except NPZ_READ_ERRORS as exc:
+        raise unreadable_npz(path, exc) from None
+    _check_feature_rows(path, pool, logits, files)
     return Features(pool, logits, files, meta, meta.get("skipped", []))
+
+
+def _check_feature_rows(path, pool, logits, files) -> None:
+    """pool (N, D) and logits (N, K): one row per image, the same N, and as many file names if any."""
+    rows = {}
+    for name, value in (("pool", pool), ("logits", logits)):
+        if value is not None:
+            if value.ndim != 2 or value.dtype.kind not in "iuf":
+                raise GenmetricsError(f"{path}: {name} is a {value.dtype} array of shape {value.shape}; a "
+                                      f"features file holds one row of numbers per image, (N, D)")
+            rows[name] = value.shape[0]
+    if files:
+        rows["files"] = len(files)
+    if len(set(rows.values())) > 1:
+        counts = ", ".join(f"{name} {count}" for name, count in rows.items())
+        raise GenmetricsError(f"{path}: its arrays hold different numbers of images ({counts}); make the "
+                              f"features file again with genmetrics features")
 
 
 def statistics_from_features(features: np.ndarray, meta: dict | None = None, source: str = "") -> Statistics:
@@ -240,3 +258,4 @@ def compute_logits(images, **options) -> tuple[np.ndarray, dict]:
 
 def _short(images) -> str:
     return Path(images).name if isinstance(images, (str, Path)) else type(images).__name__
+
