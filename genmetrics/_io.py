@@ -1,4 +1,10 @@
-"""Atomic file writing: an output file appears complete or not at all; what reading a damaged npz raises."""
+"""Output files: checked before the work, written atomically (complete or not at all), and npz reading errors.
+
+Every writer of a user's ``-o`` calls ``check_output`` first, before extracting or sampling, so that an
+existing file, a folder in the way or an unwritable location fails in a second instead of losing the
+result after the work. ``atomic_write`` then writes a temporary file beside the target and
+``os.replace``s it, with the permissions a plain ``open`` would give.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -26,6 +32,45 @@ def unreadable_npz(path, exc: Exception, what: str = ".npz file") -> GenmetricsE
     """The error for an .npz/.npy that raised one of NPZ_READ_ERRORS."""
     return GenmetricsError(f"{path}: cannot read the {what} ({type(exc).__name__}: {exc}); it is damaged or "
                            f"not an .npz: make it again")
+
+
+def check_output(path: str | os.PathLike, *, force: bool = False, folder: bool = False) -> Path:
+    """Fail now, with the fix, if ``path`` (a file, or with ``folder`` a folder of new files) cannot be
+    written: an existing file (unless ``force``), a folder where a file goes (or a file where a folder
+    goes), a non-empty folder, or a location that cannot be created or written. Creates nothing."""
+    path = Path(path).expanduser()
+    if folder:
+        if path.exists() and not path.is_dir():
+            raise GenmetricsError(f"-o {path} is a file, not a folder; choose a new folder name (or a .npz/.npy "
+                                  f"file name to write one array)")
+        if path.is_dir() and any(path.iterdir()):
+            raise GenmetricsError(f"-o {path} is a folder that is not empty; choose a new or empty folder")
+        _check_writable(path, path)
+        return path
+    if path.is_dir():
+        raise GenmetricsError(f"-o {path} is a folder; give a file name, e.g. {path / 'out.npz'}")
+    if (path.exists() or path.is_symlink()) and not force:
+        raise GenmetricsError(f"-o {path} exists; choose another name, or pass --force to replace it")
+    _check_writable(path, path.parent)
+    return path
+
+
+def _check_writable(path: Path, folder: Path) -> None:
+    """``folder`` exists and is writable, or the nearest existing folder above it is (it will be created)."""
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise GenmetricsError(f"-o {path}: {existing} is a file, so the folder {folder} cannot be created; "
+                              f"choose another location")
+    # Try it: os.access misses file systems that refuse new files to root (/proc, some mounts).
+    try:
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".genmetrics-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise GenmetricsError(f"-o {path}: cannot write in {existing} ({exc.strerror or exc}); choose another "
+                              f"location") from None
 
 
 def _umask() -> int:

@@ -213,10 +213,11 @@ def is_command(path, splits, shuffle_seed, as_json, **kwargs):
 @click.argument("path")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="The .npz to write (mu, sigma as pytorch-fid, plus our protocol metadata).")
+@click.option("--force", is_flag=True, help="Replace the -o file if it exists.")
 @dims_option
 @extraction_options
 @friendly_errors
-def stats_command(path, output, as_json, **kwargs):
+def stats_command(path, output, force, as_json, **kwargs):
     """Mean and covariance of PATH's features, saved for later FIDs.
 
     \b
@@ -224,14 +225,16 @@ def stats_command(path, output, as_json, **kwargs):
       genmetrics stats real/ -o real.npz                  then: genmetrics fid real.npz fake/
       genmetrics stats cifar10_train/ -o c10.npz --resize clean
     """
+    from ._io import check_output
     from .features.compute import compute_statistics
     from .stats import save_statistics
 
+    check_output(output, force=force)  # before the work, not after it
     stats = compute_statistics(path, **library_options(kwargs))
     if stats.n is not None and stats.n < 2:
         raise GenmetricsError(f"{path}: statistics need at least 2 images, found {stats.n}")
     if main_process():
-        save_statistics(output, stats)
+        save_statistics(output, stats, force=force)
     emit({"output": output, "n": stats.n, **stats.meta}, as_json,
          f"wrote {output}  (n={stats.n}, dims={stats.dims}, resize={stats.meta.get('resize')})")
 
@@ -240,10 +243,11 @@ def stats_command(path, output, as_json, **kwargs):
 @click.argument("path")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="The .npz to write: pool (N, dims), logits (N, 1008), files.")
+@click.option("--force", is_flag=True, help="Replace the -o file if it exists.")
 @dims_option
 @extraction_options
 @friendly_errors
-def features_command(path, output, as_json, **kwargs):
+def features_command(path, output, force, as_json, **kwargs):
     """Per-image features and logits of PATH, in input order.
 
     \b
@@ -251,11 +255,13 @@ def features_command(path, output, as_json, **kwargs):
       genmetrics features fake/ -o fake_feats.npz         then: genmetrics eval real_feats.npz fake_feats.npz
       genmetrics features fake/ -o f.npz --extractor vgg16 --extractor-weights vgg16-397923af.pth
     """
+    from ._io import check_output
     from .features.compute import compute_features, save_features
 
+    check_output(output, force=force)  # before the work, not after it
     features = compute_features(path, **library_options(kwargs))
     if main_process():
-        save_features(output, features)
+        save_features(output, features, force=force)
     emit({"output": output, "n": len(features.features), "skipped": features.skipped, **features.protocol},
          as_json, f"wrote {output}  (n={len(features.features)}, dims={features.features.shape[1]})")
 
@@ -423,11 +429,12 @@ def cache_clear():
               help="Toy data set for --metrics modes [default: the run's data].")
 @click.option("--splits", type=int, default=DEFAULTS.splits, show_default=True, help="IS splits.")
 @click.option("-o", "--output", default=None, help="Write OUT.csv, OUT.json and OUT.png (the plot).")
+@click.option("--force", is_flag=True, help="Replace OUT.csv, OUT.json and OUT.png if they exist.")
 @dims_option
 @extraction_options
 @friendly_errors
 def sweep_command(generator, ref, truncations, n, metrics, method, seed, z_dim, modes_data, splits, output,
-                  as_json, **kwargs):
+                  force, as_json, **kwargs):
     """Metrics of GENERATOR's samples against truncation level: the quality/diversity curve.
 
     GENERATOR is a run folder or checkpoint of genmetrics train, or a TorchScript file mapping z (N, Z)
@@ -441,13 +448,15 @@ def sweep_command(generator, ref, truncations, n, metrics, method, seed, z_dim, 
       genmetrics sweep runs/ring --metrics modes --truncation 2,1,0.5,0.25 -n 2500
     """
     from .sweep import truncation_sweep
-    from .sweep_report import table, write_outputs
+    from .sweep_report import output_paths, table, write_outputs
 
+    if output:
+        output_paths(output, force=force)  # before the sweep, not after it
     options = library_options(kwargs)
     model, z_dim, modes_data = _load_sweep_generator(generator, z_dim, modes_data, options["device"])
     rows = truncation_sweep(model, z_dim, ref, truncations, n=n, metrics=metrics, method=method, seed=seed,
                             modes_data=modes_data, splits=splits, **options)
-    paths = write_outputs(output, rows) if output and main_process() else []
+    paths = write_outputs(output, rows, force=force) if output and main_process() else []
     emit(rows, as_json, table(rows) + "".join(f"\nwrote {p}" for p in paths))
 
 
@@ -633,6 +642,7 @@ def train_command(model, out, lr, settings, resume, dry_run, as_json, quiet, dat
 @click.option("-n", "n", type=int, required=True, help="Number of samples.")
 @click.option("-o", "--output", required=True,
               help="A new folder (PNGs), a .npz/.npy (uint8 NHWC); toy models: a .npy of float (N, 2).")
+@click.option("--force", is_flag=True, help="Replace the -o file if it exists.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Sample i depends on (seed, i) only.")
 @click.option("--batch-size", type=int, default=256, show_default=True, help="Does not change the samples.")
 @click.option("--truncation", type=float, default=None, help="Redraw latent entries with |z| > T (truncation trick).")
@@ -640,7 +650,7 @@ def train_command(model, out, lr, settings, resume, dry_run, as_json, quiet, dat
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary.")
 @friendly_errors
-def sample_command(run, n, output, seed, batch_size, truncation, class_index, device, as_json):
+def sample_command(run, n, output, force, seed, batch_size, truncation, class_index, device, as_json):
     """Draw N samples from RUN (a run folder: its best.pt, else latest.pt; or a .pt checkpoint).
 
     \b
@@ -654,7 +664,7 @@ def sample_command(run, n, output, seed, batch_size, truncation, class_index, de
 
     generator = load_generator(run, device=device)
     result = write_samples(generator, n, output, seed=seed, batch_size=batch_size, truncation=truncation,
-                           class_index=class_index)
+                           class_index=class_index, force=force)
     emit(result, as_json, f"wrote {result['n']} samples to {result['output']} ({result['format']}; "
                           f"{result['model']} on {result['data']}, step {result['step']}, seed {seed})")
 
@@ -663,6 +673,7 @@ def sample_command(run, n, output, seed, batch_size, truncation, class_index, de
 @click.argument("name")
 @click.option("-o", "--output", required=True,
               help="A new folder (PNGs) or a .npz/.npy (uint8 NHWC); toy sets: a .npy of float (N, 2).")
+@click.option("--force", is_flag=True, help="Replace the -o file if it exists.")
 @click.option("--split", default="train", show_default=True,
               help="digits: train (1,497 images, what training uses), valid (150) or test (150); "
                    "mnist, fashion-mnist, cifar10: train or test.")
@@ -672,7 +683,7 @@ def sample_command(run, n, output, seed, batch_size, truncation, class_index, de
 @click.option("--data-root", default=None, help="Where torchvision's data sets are (or are downloaded to).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary.")
 @friendly_errors
-def data_command(name, output, split, image_size, n, seed, data_root, as_json):
+def data_command(name, output, force, split, image_size, n, seed, data_root, as_json):
     """Write the named data set NAME (digits, mnist, fashion-mnist, cifar10, ring8, grid25) as training
     sees it, to use as a reference for fid, parzen, prdc or modes.
 
@@ -685,7 +696,8 @@ def data_command(name, output, split, image_size, n, seed, data_root, as_json):
     """
     from .trainers.data import export_data
 
-    result = export_data(name, output, split=split, image_size=image_size, n=n, seed=seed, data_root=data_root)
+    result = export_data(name, output, split=split, image_size=image_size, n=n, seed=seed, data_root=data_root,
+                         force=force)
     emit(result, as_json, f"wrote {result['n']} {'points' if 'split' not in result else 'images'} of "
                           f"{name}{' (' + split + ')' if 'split' in result else ''} to {result['output']} "
                           f"({result['format']})")

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._io import NPZ_READ_ERRORS, atomic_write, unreadable_npz
+from ._io import NPZ_READ_ERRORS, atomic_write, check_output, unreadable_npz
 from .errors import GenmetricsError
 
 META_KEY = "genmetrics_meta"  # a JSON string beside pytorch-fid's mu and sigma
@@ -87,8 +87,17 @@ class Statistics:
         return int(self.mu.shape[0])
 
 
-def save_statistics(path: str | Path, stats: Statistics) -> None:
-    """Write ``mu``, ``sigma`` (float64) and our metadata atomically; pytorch-fid reads the file as is."""
+def save_statistics(path: str | Path, stats: Statistics, *, force: bool = False) -> None:
+    """Write ``mu``, ``sigma`` (float64) and our metadata atomically; pytorch-fid reads the file as is.
+
+    An existing ``path`` is replaced only with ``force``.
+    """
+    check_output(path, force=force)
+    write_statistics(path, stats)
+
+
+def write_statistics(path: str | Path, stats: Statistics) -> None:
+    """``save_statistics`` without the checks of a user's output (the cache's writer)."""
     meta = {**stats.meta, "n": stats.n}
     with atomic_write(path) as handle:
         np.savez(handle, mu=stats.mu, sigma=stats.sigma, **{META_KEY: np.array(json.dumps(meta))})

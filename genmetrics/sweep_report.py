@@ -10,7 +10,7 @@ import io
 import json
 from pathlib import Path
 
-from ._io import atomic_write
+from ._io import atomic_write, check_output
 from .metrics import registry
 
 
@@ -100,11 +100,20 @@ def plot(path: Path, rows, title: str = "") -> None:
         handle.write(buffer.getvalue())
 
 
-def write_outputs(out: str | Path, rows) -> list[Path]:
-    """OUT.csv, OUT.json and OUT.png (a suffix on ``out`` is dropped)."""
+def output_paths(out: str | Path, *, force: bool = False) -> list[Path]:
+    """OUT.csv, OUT.json and OUT.png (a suffix on ``out`` is dropped), checked to be writable (existing
+    files only with ``force``): call it before the sweep, so that a bad -o fails before the work."""
     base = Path(out)
     base = base.with_suffix("") if base.suffix in (".csv", ".json", ".png") else base
     paths = [base.with_name(base.name + ext) for ext in (".csv", ".json", ".png")]
+    for path in paths:
+        check_output(path, force=force)
+    return paths
+
+
+def write_outputs(out: str | Path, rows, *, force: bool = False) -> list[Path]:
+    """OUT.csv, OUT.json and OUT.png (a suffix on ``out`` is dropped); existing files only with ``force``."""
+    paths = output_paths(out, force=force)
     write_csv(paths[0], rows)
     write_json(paths[1], rows)
     try:

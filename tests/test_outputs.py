@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import genmetrics
 from genmetrics import GenmetricsError
-from genmetrics._io import atomic_write
+from genmetrics._io import atomic_write, check_output
 from genmetrics.cli import cli
 from genmetrics.features.compute import Features, save_features
 from genmetrics.features.extract import FeatureStream
@@ -57,6 +57,111 @@ def cached(monkeypatch, tmp_path, images):
 
 def stats_of(folder, weights, **options):
     return genmetrics.compute_statistics(folder, dims=64, weights=weights, progress=False, **options)
+
+
+# ------------------------------------------------------------------ 2. -o FILE never silently replaced
+def test_stats_and_features_refuse_an_existing_file(images, weights, tmp_path):
+    for command in ("stats", "features"):
+        out = tmp_path / f"{command}.npz"
+        out.write_bytes(b"someone's results")
+        args = [command, images, "-o", out, "--dims", "64", "--weights", weights, "-q"]
+        fails_cleanly(args, str(out), "exists; choose another name, or pass --force to replace it")
+        assert out.read_bytes() == b"someone's results"
+        code, _, err = run(*args, "--force")
+        assert code == 0, err
+        with np.load(out) as data:
+            assert "mu" in data.files or "pool" in data.files
+
+
+def test_library_writers_refuse_an_existing_file(tmp_path):
+    stats = Statistics(np.zeros(2), np.eye(2), 3)
+    features = Features(np.zeros((3, 2), np.float32), None, None, {})
+    for save, value in ((save_statistics, stats), (save_features, features)):
+        path = tmp_path / f"{save.__name__}.npz"
+        save(path, value)
+        with pytest.raises(GenmetricsError, match="exists"):
+            save(path, value)
+        save(path, value, force=True)
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("toy") / "run"
+    genmetrics.train("gan", "ring8", run_dir, steps=2, progress=False, g_width=8, g_depth=2, d_width=8,
+                     d_depth=2, batch_size=16, sample_every=0, checkpoint_every=0, log_every=1, device="cpu",
+                     eval_every=0, z_dim=2)
+    return run_dir
+
+
+def test_sample_data_and_sweep_refuse_an_existing_file(toy_run, tmp_path):
+    pytest.importorskip("sklearn")  # genmetrics data digits
+    samples = tmp_path / "samples.npy"
+    assert run("sample", toy_run, "-n", "20", "-o", samples)[0] == 0
+    before = samples.read_bytes()
+    fails_cleanly(["sample", toy_run, "-n", "4", "-o", samples], "exists", "--force")
+    assert samples.read_bytes() == before  # before the fix: 4 samples replaced the 20
+    assert run("sample", toy_run, "-n", "4", "-o", samples, "--force")[0] == 0
+    assert np.load(samples).shape == (4, 2)
+
+    digits = tmp_path / "digits.npz"
+    assert run("data", "digits", "--split", "test", "-n", "5", "-o", digits)[0] == 0
+    fails_cleanly(["data", "digits", "--split", "test", "-n", "3", "-o", digits], "exists", "--force")
+    assert run("data", "digits", "--split", "test", "-n", "3", "-o", digits, "--force")[0] == 0
+    with np.load(digits) as data:
+        assert len(data["images"]) == 3
+
+    sweep = ["sweep", toy_run, "--metrics", "modes", "--truncation", "1", "-n", "50", "-o", tmp_path / "sw"]
+    assert run(*sweep)[0] == 0
+    fails_cleanly(sweep, "sw.csv", "exists", "--force")
+    assert run(*sweep, "--force")[0] == 0
+
+
+# ------------------------------------------------------------------ 3. the output is checked before the work
+def test_bad_outputs_fail_before_extracting(images, weights, tmp_path, monkeypatch):
+    no_extraction(monkeypatch)  # before the fix the check came after the work: AssertionError, exit 1
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    base = ["--dims", "64", "--weights", weights, "-q"]
+    fails_cleanly(["stats", images, "-o", blocker / "sub" / "s.npz", *base], "a-file is a file")
+    fails_cleanly(["features", images, "-o", blocker / "f.npz", *base], "a-file is a file")
+    (tmp_path / "s.npz").write_text("old")
+    fails_cleanly(["stats", images, "-o", tmp_path / "s.npz", *base], "exists")
+
+
+def test_bad_outputs_fail_before_sampling_or_loading(toy_run, tmp_path, monkeypatch):
+    import genmetrics.trainers.data as data
+    from genmetrics.trainers.generator import LoadedGenerator
+
+    def fail(*args, **kwargs):
+        raise AssertionError("did the work before checking the output")
+    monkeypatch.setattr(LoadedGenerator, "sample", fail)
+    monkeypatch.setattr(data, "load_digits", fail)
+    (tmp_path / "dir.npy").mkdir()  # a folder where a file should go: os.replace failed after the work
+    (tmp_path / "dir.npz").mkdir()
+    fails_cleanly(["sample", toy_run, "-n", "4", "-o", tmp_path / "dir.npy"], "is a folder")
+    fails_cleanly(["data", "digits", "-o", tmp_path / "dir.npz"], "is a folder")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x.png").write_bytes(b"")
+    fails_cleanly(["data", "digits", "-o", tmp_path / "full"], "not empty")
+    (tmp_path / "plain").write_text("x")
+    fails_cleanly(["data", "digits", "-o", tmp_path / "plain" / "pngs"], "plain is a file")
+
+
+def test_unwritable_output_folder_fails_before_extracting(images, weights, tmp_path, monkeypatch):
+    import genmetrics._io as io
+
+    def refuse(*args, **kwargs):  # what a read-only folder does (chmod cannot show it to root)
+        raise PermissionError(13, "Permission denied")
+    no_extraction(monkeypatch)
+    monkeypatch.setattr(io.tempfile, "mkstemp", refuse)
+    fails_cleanly(["stats", images, "-o", tmp_path / "s.npz", "--dims", "64", "--weights", weights, "-q"],
+                  "cannot write in", "Permission denied")
+
+
+def test_check_output_creates_nothing(tmp_path):
+    target = tmp_path / "new" / "deeper" / "out.npz"
+    assert check_output(target) == target
+    assert list(tmp_path.iterdir()) == []
 
 
 # ------------------------------------------------------------------ 7. damaged or malformed npz inputs

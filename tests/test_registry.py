@@ -57,7 +57,7 @@ def sweep_rows(monkeypatch, tmp_path, names, generated):
     import genmetrics.sweep as sweep
 
     monkeypatch.setattr(sweep, "_gathered_features", lambda batches, logits, options: generated)
-    save_features(tmp_path / "ref.npz", random_features(120, seed=1))
+    save_features(tmp_path / "ref.npz", random_features(120, seed=1), force=True)  # called once per metric kind
     points = any(registry.POINTS in registry.get_metric(n).needs for n in names)
     generator = (lambda z: torch.cat([z[:, :1].cos(), z[:, :1].sin()], 1)) if points else \
         (lambda z: torch.zeros(len(z), 3, 8, 8))

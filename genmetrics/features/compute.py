@@ -12,11 +12,11 @@ import torch
 
 from .. import cache as content_cache
 from .. import distributed
-from .._io import NPZ_READ_ERRORS, atomic_write, unreadable_npz
+from .._io import NPZ_READ_ERRORS, atomic_write, check_output, unreadable_npz
 from .._version import __version__
 from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
-from ..stats import META_KEY, RunningStats, Statistics, is_statistics_file, load_statistics, save_statistics
+from ..stats import META_KEY, RunningStats, Statistics, is_statistics_file, load_statistics, write_statistics
 from .extract import FeatureStream
 from .registry import load_extractor
 
@@ -85,7 +85,7 @@ def compute_features(images, *, dims: int = DEFAULTS.dims, logits: bool | None =
     protocol["dims"] = features.shape[1]
     result = Features(features, parts.get("logits"), kept, protocol, stream.skipped)
     if entry is not None and distributed.is_main():
-        save_features(entry, result)
+        _write_features(entry, result)
     return result
 
 
@@ -129,7 +129,14 @@ def _collect(stream: FeatureStream) -> dict[str, np.ndarray]:
     return collected
 
 
-def save_features(path: str | Path, features: Features) -> None:
+def save_features(path: str | Path, features: Features, *, force: bool = False) -> None:
+    """Write ``pool``, ``logits``, ``files`` and the protocol atomically; an existing ``path`` is replaced
+    only with ``force``."""
+    check_output(path, force=force)
+    _write_features(path, features)
+
+
+def _write_features(path: Path, features: Features) -> None:
     arrays = {"pool": features.features, "files": np.array(features.files or [], dtype=str),
               META_KEY: np.array(json.dumps({**features.protocol, "skipped": features.skipped}))}
     if features.logits is not None:
@@ -209,7 +216,7 @@ def compute_statistics(images, *, dims: int = DEFAULTS.dims, **options) -> Stati
     stats = Statistics(acc.mean(), acc.covariance() if acc.n > 1 else np.full((size, size), np.nan),
                        acc.n, meta, stream.source.name)
     if entry is not None and acc.n > 1 and distributed.is_main():
-        save_statistics(entry, Statistics(stats.mu, stats.sigma, stats.n, {**meta, "source": stats.source}))
+        write_statistics(entry, Statistics(stats.mu, stats.sigma, stats.n, {**meta, "source": stats.source}))
     return stats
 
 

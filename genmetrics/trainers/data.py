@@ -210,11 +210,12 @@ def open_training_data(data: str, data_root: str | None = None, image_size: int 
 
 
 def export_data(name: str, out: str | Path, *, split: str = "train", image_size: int | None = None,
-                n: int | None = None, seed: int = 0, data_root: str | None = None) -> dict:
+                n: int | None = None, seed: int = 0, data_root: str | None = None, force: bool = False) -> dict:
     """Write a named data set as training sees it, so that other commands can use it as a reference:
     images (``digits``, ``mnist``, ``fashion-mnist``, ``cifar10``; a ``split``, optionally the first ``n``)
     to a folder of PNGs or a uint8 NHWC .npz/.npy; toy mixtures (``ring8``, ``grid25``) as ``n`` points
-    (default 2,500) drawn with ``seed`` to a float32 (N, 2) .npy."""
+    (default 2,500) drawn with ``seed`` to a float32 (N, 2) .npy. An existing file is replaced only with
+    ``force``; a folder must be new or empty."""
     from .generator import check_new_folder, save_images
 
     out = Path(out)
@@ -224,6 +225,7 @@ def export_data(name: str, out: str | Path, *, split: str = "train", image_size:
     if name in MIXTURES:
         if suffix != ".npy":
             raise GenmetricsError(f"-o {out}: {name} is 2-D points; give a .npy file")
+        check_new_folder(out, force)
         count = n or 2500
         points = MIXTURES[name].sample(count, torch.Generator().manual_seed(seed)).numpy()
         with atomic_write(out) as handle:
@@ -231,14 +233,14 @@ def export_data(name: str, out: str | Path, *, split: str = "train", image_size:
         return {"data": name, "output": str(out), "n": count, "format": "npy float32 (N, 2)", "seed": seed}
     if image_size is not None:
         check_image_size(image_size)
+    if name not in ("digits", *TORCHVISION):
+        raise GenmetricsError(f"unknown data set {name!r}; choose one of {', '.join(NAMED)}")
+    check_new_folder(out, force)  # before loading (or downloading) the data
     if name == "digits":
         images, labels = load_digits(image_size or 32, split)
-    elif name in TORCHVISION:
-        images, labels = load_torchvision(name, data_root or default_data_root(), image_size, split)
     else:
-        raise GenmetricsError(f"unknown data set {name!r}; choose one of {', '.join(NAMED)}")
+        images, labels = load_torchvision(name, data_root or default_data_root(), image_size, split)
     images, labels = images[:n], labels[:n]
-    check_new_folder(out)
     nhwc = images.permute(0, 2, 3, 1).numpy()
     fmt = save_images(out, nhwc, labels.numpy())
     return {"data": name, "split": split, "output": str(out), "n": len(nhwc), "format": fmt,

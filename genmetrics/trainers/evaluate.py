@@ -94,7 +94,7 @@ def reference_statistics(run, weights_sha256: str | None, options: dict) -> Stat
         rows = torch.randperm(run.data.n_train, generator=derive_generator(cfg.seed, REFERENCE))[:cfg.eval_n]
         stats = compute_statistics(run.data.images[rows], **options)
     stats = Statistics(stats.mu, stats.sigma, stats.n, {**stats.meta, "ref": ref}, ref)
-    save_statistics(cache, stats)
+    save_statistics(cache, stats, force=True)  # replaces the reference of other weights
     run._reference = stats
     return stats
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .._io import atomic_write
+from .._io import atomic_write, check_output
 from ..errors import GenmetricsError
 from ..device import resolve_device
 from .checkpoint import config_of, find_checkpoint, load_weights, read_checkpoint
@@ -130,10 +130,10 @@ def save_png(path: str | Path, image: np.ndarray) -> None:
         Image.fromarray(image).save(handle, format="PNG")
 
 
-def check_new_folder(out: Path) -> None:
-    """PNG output goes to a new or empty folder, never mixed with earlier files."""
-    if out.suffix.lower() not in (".npz", ".npy") and out.exists() and any(out.iterdir()):
-        raise GenmetricsError(f"-o {out} is a folder that is not empty; choose a new or empty folder")
+def check_new_folder(out: Path, force: bool = False) -> None:
+    """Before any work: PNG output goes to a new or empty folder, never mixed with earlier files; a .npz/.npy
+    replaces an existing file only with ``force``; either must be writable."""
+    check_output(out, force=force, folder=out.suffix.lower() not in (".npz", ".npy"))
 
 
 def save_images(out: Path, images: np.ndarray, labels: np.ndarray | None = None, first: int = 0) -> str:
@@ -154,9 +154,10 @@ def save_images(out: Path, images: np.ndarray, labels: np.ndarray | None = None,
 
 
 def write_samples(generator: LoadedGenerator, n: int, out: str | Path, *, seed: int = 0, batch_size: int = 256,
-                  truncation: float | None = None, class_index: int | None = None) -> dict:
+                  truncation: float | None = None, class_index: int | None = None, force: bool = False) -> dict:
     """Write ``n`` samples to ``out``: a folder of PNGs or a .npz/.npy (uint8 NHWC) for images; a .npy float
-    (N, 2) for toy data. Returns a summary (output, n, format, seed, ...).
+    (N, 2) for toy data. Returns a summary (output, n, format, seed, ...). An existing file is replaced only
+    with ``force``; a folder must be new or empty.
 
     Under torchrun each rank draws a contiguous share of the sample indices (whole batches); rank r writes
     its own PNGs, or its rows are gathered to rank 0 for one array file. Sample i is the same whatever the
@@ -170,9 +171,8 @@ def write_samples(generator: LoadedGenerator, n: int, out: str | Path, *, seed: 
     if generator.kind == "toy" and suffix != ".npy":
         raise GenmetricsError(f"-o {out}: toy models write points; give a .npy file")
     png = generator.kind == "image" and suffix not in (".npz", ".npy")
-    if png:
-        check_new_folder(out)
-    distributed.barrier()  # every rank has checked the folder before any rank writes into it
+    check_new_folder(out, force)  # before sampling: an output that cannot be written fails now
+    distributed.barrier()  # every rank has checked the output before any rank writes into it
     share = distributed.shard(n, batch_size)
     samples, labels = generator.sample(len(share), seed, batch_size=batch_size, truncation=truncation,
                                        class_index=class_index, start=share.start)
