@@ -10,10 +10,12 @@ are not. Location: ``$GENMETRICS_CACHE``, else ``$XDG_CACHE_HOME/genmetrics``, e
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-import shutil
+import re
+import warnings
 from pathlib import Path
 
 from ._version import __version__
@@ -77,25 +79,106 @@ def entry_path(kind: str, digest: str) -> Path:
     return cache_dir() / f"{kind}-{digest}.npz"
 
 
+# genmetrics' own files, the only ones list and clear touch ($GENMETRICS_CACHE may hold anything else):
+# entries ``{kind}-{sha256}.npz``, resume files ``{kind}-{sha256}.partial.npz``, and the temporary files
+# of atomic_write, ``.{entry name}.{mkstemp's random letters, digits and _}.tmp``.
+ENTRY_NAME = re.compile(r"^([a-z]+)-[0-9a-f]{64}(\.partial)?\.npz$")
+TEMP_NAME = re.compile(r"^\.[a-z]+-[0-9a-f]{64}(\.partial)?\.npz\.[a-z0-9_]+\.tmp$")
+
+
+class CacheWarning(UserWarning):
+    """The cache could not be used (or held a damaged entry): the result is computed, not lost."""
+
+
+_unusable: set[str] = set()  # cache folders already warned about, so that each is reported once
+
+
+def warn_unusable(action: str, exc: OSError) -> None:
+    """Warn (once per folder) that the cache cannot be read or written; the caller carries on without it."""
+    folder = str(cache_dir())
+    if folder in _unusable:
+        return
+    _unusable.add(folder)
+    reason = exc.strerror or str(exc)
+    warnings.warn(f"the cache folder {folder} cannot be {action} ({reason}); continuing without the cache "
+                  f"(point ${ENV_CACHE} at a writable folder, or pass --no-cache)", CacheWarning, stacklevel=3)
+
+
+def read_entry(path: Path, reader):
+    """``reader(path)`` for an entry that exists, else None. A damaged entry is reported, removed and
+    None returned (the caller recomputes it); an unreadable cache is a warning."""
+    from ._io import NPZ_READ_ERRORS
+    from .errors import GenmetricsError
+
+    try:
+        if not path.is_file():
+            return None
+        return reader(path)
+    except PermissionError as exc:
+        warn_unusable("read", exc)
+        return None
+    except (GenmetricsError, *NPZ_READ_ERRORS) as exc:
+        cause = exc.__context__ if isinstance(exc, GenmetricsError) and exc.__context__ else exc
+        reason = (str(cause).removeprefix(f"{path}: ") if isinstance(cause, GenmetricsError)
+                  else f"{type(cause).__name__}: {cause}")
+        warnings.warn(f"the cache entry {path} is damaged ({reason}); removed, recomputing", CacheWarning,
+                      stacklevel=3)
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
+
+
+def write_entry(path: Path, writer) -> bool:
+    """``writer(path)``; a cache that cannot be written is a warning, never a lost result. True if written."""
+    try:
+        writer(path)
+        return True
+    except OSError as exc:
+        warn_unusable("written", exc)
+        return False
+
+
+def _own_files(pattern: re.Pattern) -> list[Path]:
+    try:
+        return sorted(p for p in cache_dir().iterdir() if pattern.match(p.name))
+    except OSError:  # no cache folder yet, or not a folder, or not readable
+        return []
+
+
 def entries() -> list[dict]:
-    """Every cached entry: kind, file, size and the input it was made from."""
+    """genmetrics' cached entries: kind, file, size, the input they were made from and the number of
+    images; a damaged one has ``damaged`` (why) instead, a resume file of an interrupted run ``partial``."""
     import numpy as np
 
+    from ._io import NPZ_READ_ERRORS
+
     found = []
-    for path in sorted(cache_dir().glob("*.npz")):
+    for path in _own_files(ENTRY_NAME):
+        entry = {"kind": ENTRY_NAME.match(path.name).group(1), "file": str(path), "source": "", "n": None,
+                 "partial": path.name.endswith(".partial.npz")}
         try:
+            entry["bytes"] = path.stat().st_size
             with np.load(path, allow_pickle=False) as data:
-                meta = json.loads(str(data["genmetrics_meta"])) if "genmetrics_meta" in data.files else {}
-        except (ValueError, OSError, KeyError):
-            meta = {}
-        found.append({"kind": path.name.split("-")[0], "file": str(path), "bytes": path.stat().st_size,
-                      "source": meta.get("source", ""), "n": meta.get("n")})
+                if entry["partial"]:
+                    entry["n"] = int(data["n"])
+                else:
+                    meta = json.loads(str(data["genmetrics_meta"]))
+                    entry.update(source=meta.get("source", ""), n=meta.get("n"))
+        except NPZ_READ_ERRORS as exc:
+            entry["damaged"] = f"{type(exc).__name__}: {exc}"
+        found.append(entry)
     return found
 
 
 def clear() -> int:
-    """Remove every entry; returns how many there were."""
-    count = len(list(cache_dir().glob("*.npz")))
-    if cache_dir().exists():
-        shutil.rmtree(cache_dir())
+    """Remove genmetrics' own entries, resume files and stale temporary files (nothing else in the
+    folder, which may be shared); returns how many entries and resume files were removed."""
+    count = 0
+    for path in _own_files(ENTRY_NAME):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            count += 1
+    for path in _own_files(TEMP_NAME):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
     return count

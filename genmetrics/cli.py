@@ -394,7 +394,9 @@ def cache_list(as_json):
     from . import cache
 
     found = cache.entries()
-    lines = [f"{e['kind']:>8}  {e['bytes'] / 2**20:8.1f} MiB  n={e['n']}  {e['source']}" for e in found]
+    lines = [f"{e['kind']:>8}  {e.get('bytes', 0) / 2**20:8.1f} MiB  " +
+             (f"DAMAGED ({e['damaged']}): {e['file']}" if "damaged" in e else
+              f"n={e['n']}  {'(interrupted run, resumes) ' if e['partial'] else ''}{e['source']}") for e in found]
     emit({"cache_dir": str(cache.cache_dir()), "entries": found}, as_json,
          "\n".join([f"{cache.cache_dir()}: {len(found)} entries", *lines]))
 

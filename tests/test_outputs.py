@@ -13,6 +13,7 @@ from click.testing import CliRunner
 import genmetrics
 from genmetrics import GenmetricsError
 from genmetrics._io import atomic_write, check_output
+from genmetrics.cache import CacheWarning
 from genmetrics.cli import cli
 from genmetrics.features.compute import Features, save_features
 from genmetrics.features.extract import FeatureStream
@@ -57,6 +58,27 @@ def cached(monkeypatch, tmp_path, images):
 
 def stats_of(folder, weights, **options):
     return genmetrics.compute_statistics(folder, dims=64, weights=weights, progress=False, **options)
+
+
+# ------------------------------------------------------------------ 1. cache clear deletes only its own
+def test_cache_clear_removes_only_genmetrics_entries(cached, weights, tmp_path):
+    stats_of(cached, weights)
+    cache = tmp_path / "cache"
+    entry = next(cache.glob("stats-*.npz"))
+    partial = entry.with_name(entry.name.replace(".npz", ".partial.npz"))
+    partial.write_bytes(b"resume")
+    temp = cache / f".{entry.name}.abc_12x.tmp"
+    temp.write_bytes(b"stale")
+    keep = [cache / "notes.txt", cache / "other.npz", cache / "datasets" / "mnist.bin",
+            cache / "stats-not-a-digest.npz"]
+    for path in keep:
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"user data")
+    code, out, _ = run("cache", "clear")
+    # Before: shutil.rmtree of the whole folder, "removed 3 entries" counting every *.npz.
+    assert code == 0 and "removed 2 entries" in out, out
+    assert all(path.read_bytes() == b"user data" for path in keep)
+    assert not entry.exists() and not partial.exists() and not temp.exists()
 
 
 # ------------------------------------------------------------------ 2. -o FILE never silently replaced
@@ -162,6 +184,78 @@ def test_check_output_creates_nothing(tmp_path):
     target = tmp_path / "new" / "deeper" / "out.npz"
     assert check_output(target) == target
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------ 4. an unusable cache is a warning
+def test_cache_folder_that_is_a_file_warns_once_and_keeps_the_result(images, weights, tmp_path, monkeypatch):
+    import genmetrics.features.compute as compute
+
+    occupied = tmp_path / "occupied"
+    occupied.write_text("not a folder")
+    monkeypatch.delenv("GENMETRICS_NO_CACHE")
+    monkeypatch.setenv("GENMETRICS_CACHE", str(occupied))
+    monkeypatch.setattr(compute, "CHECKPOINT_SECONDS", -1.0)  # also try a resume file after every batch
+    expected = stats_of(images, weights, cache=False)
+    with pytest.warns(CacheWarning) as caught:
+        result = stats_of(images, weights, batch_size=2)
+        features = genmetrics.compute_features(images, dims=64, weights=weights, progress=False)
+    # Before: NotADirectoryError/FileExistsError from the cache write, after the work.
+    messages = [str(w.message) for w in caught if issubclass(w.category, CacheWarning)]
+    assert len(messages) == 1 and str(occupied) in messages[0], messages
+    np.testing.assert_array_equal(result.mu, expected.mu)  # same features, same sums: exact
+    assert features.features.shape == (6, 64)
+    code, out, err = run("stats", images, "-o", tmp_path / "s.npz", "--dims", "64", "--weights", weights, "-q")
+    assert code == 0 and (tmp_path / "s.npz").is_file() and "Traceback" not in err, err
+
+
+def test_unwritable_cache_is_a_warning(cached, weights, monkeypatch):
+    import genmetrics.stats as stats_module
+
+    def refuse(path, mode="wb"):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(stats_module, "atomic_write", refuse)  # a read-only folder, even to root
+    with pytest.warns(CacheWarning, match="cannot be written.*Permission denied"):
+        assert stats_of(cached, weights).n == 6
+
+
+# ------------------------------------------------------------------ 5. damaged entries are recomputed
+def test_damaged_cache_entry_is_reported_removed_and_recomputed(cached, weights, tmp_path):
+    first = stats_of(cached, weights)
+    genmetrics.compute_features(cached, dims=64, weights=weights, progress=False)
+    entries = sorted((tmp_path / "cache").glob("*.npz"))
+    assert len(entries) == 2
+    for entry in entries:
+        entry.write_bytes(entry.read_bytes()[:100])  # truncated, as by a full disk or a killed copy
+    code, out, err = run("cache", "list")  # before: BadZipFile traceback
+    assert code == 0 and out.count("DAMAGED") == 2 and "Traceback" not in err, (out, err)
+    with pytest.warns(CacheWarning, match="damaged.*recomputing"):
+        again = stats_of(cached, weights)  # before: BadZipFile on every later run of this input
+    np.testing.assert_array_equal(again.mu, first.mu)
+    with pytest.warns(CacheWarning, match="damaged"):
+        genmetrics.compute_features(cached, dims=64, weights=weights, progress=False)
+    assert "DAMAGED" not in run("cache", "list")[1]
+
+
+def test_damaged_resume_file_is_removed_and_the_run_starts_over(cached, weights, tmp_path):
+    expected = stats_of(cached, weights, cache=False)
+    stats_of(cached, weights)
+    entry = next((tmp_path / "cache").glob("stats-*.npz"))
+    entry.unlink()
+    partial = entry.with_name(entry.name.replace(".npz", ".partial.npz"))
+    np.savez(partial, done=3, n=3, sum=np.zeros(64), outer=np.zeros((5, 5)), skipped=np.array([], str))
+    with pytest.warns(CacheWarning, match="partial.*damaged"):
+        result = stats_of(cached, weights)  # before: a shape error in RunningStats.update
+    np.testing.assert_array_equal(result.mu, expected.mu)
+    assert not partial.exists()
+
+
+# ------------------------------------------------------------------ 6. cache list shows feature entries
+def test_cache_list_shows_n_and_source_of_feature_entries(cached, weights):
+    genmetrics.compute_features(cached, dims=64, weights=weights, progress=False)
+    code, out, _ = run("cache", "list")
+    assert code == 0 and "n=6" in out and str(cached) in out, out  # before: "n=None" and no source
+    entry = json.loads(run("cache", "list", "--json")[1])["entries"][0]
+    assert entry["kind"] == "features" and entry["n"] == 6 and entry["source"] == str(cached)
 
 
 # ------------------------------------------------------------------ 7. damaged or malformed npz inputs

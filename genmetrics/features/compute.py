@@ -71,8 +71,8 @@ def compute_features(images, *, dims: int = DEFAULTS.dims, logits: bool | None =
     cache, hash_content = _cache_options(options)
     stream = feature_stream(images, dims=dims, logits=logits, **options)
     entry = _cache_entry("features", stream, dims, hash_content) if cache else None
-    if entry is not None and entry.is_file():
-        stored = features_from_file(entry)
+    if entry is not None:
+        stored = content_cache.read_entry(entry, features_from_file)
         if stored is not None:
             return stored
     parts = _collect(stream)
@@ -85,7 +85,7 @@ def compute_features(images, *, dims: int = DEFAULTS.dims, logits: bool | None =
     protocol["dims"] = features.shape[1]
     result = Features(features, parts.get("logits"), kept, protocol, stream.skipped)
     if entry is not None and distributed.is_main():
-        _write_features(entry, result)
+        content_cache.write_entry(entry, lambda path: _write_features(path, result, stream.source.name))
     return result
 
 
@@ -129,16 +129,19 @@ def _collect(stream: FeatureStream) -> dict[str, np.ndarray]:
     return collected
 
 
-def save_features(path: str | Path, features: Features, *, force: bool = False) -> None:
-    """Write ``pool``, ``logits``, ``files`` and the protocol atomically; an existing ``path`` is replaced
-    only with ``force``."""
+def save_features(path: str | Path, features: Features, *, force: bool = False, source: str | None = None) -> None:
+    """Write ``pool``, ``logits``, ``files`` and the protocol (with n and ``source``) atomically; an
+    existing ``path`` is replaced only with ``force``."""
     check_output(path, force=force)
-    _write_features(path, features)
+    _write_features(path, features, source)
 
 
-def _write_features(path: Path, features: Features) -> None:
+def _write_features(path: Path, features: Features, source: str | None) -> None:
+    meta = {**features.protocol, "skipped": features.skipped, "n": int(len(features.features))}
+    if source is not None:
+        meta["source"] = source
     arrays = {"pool": features.features, "files": np.array(features.files or [], dtype=str),
-              META_KEY: np.array(json.dumps({**features.protocol, "skipped": features.skipped}))}
+              META_KEY: np.array(json.dumps(meta))}
     if features.logits is not None:
         arrays["logits"] = features.logits
     with atomic_write(path) as handle:
@@ -161,6 +164,8 @@ def features_from_file(path) -> Features | None:
     except NPZ_READ_ERRORS as exc:
         raise unreadable_npz(path, exc) from None
     _check_feature_rows(path, pool, logits, files)
+    meta.pop("n", None)  # written for genmetrics cache list; the protocol is what a fresh run returns
+    meta.pop("source", None)
     return Features(pool, logits, files, meta, meta.get("skipped", []))
 
 
@@ -202,8 +207,8 @@ def compute_statistics(images, *, dims: int = DEFAULTS.dims, **options) -> Stati
     cache, hash_content = _cache_options(options)
     stream = feature_stream(images, dims=dims, desc=f"stats {_short(images)}", **options)
     entry = _cache_entry("stats", stream, dims, hash_content) if cache else None
-    if entry is not None and entry.is_file():
-        cached = load_statistics(entry)
+    cached = content_cache.read_entry(entry, load_statistics) if entry is not None else None
+    if cached is not None:
         cached.source = stream.source.name
         return cached
     acc = _accumulate(stream, entry)
@@ -216,7 +221,8 @@ def compute_statistics(images, *, dims: int = DEFAULTS.dims, **options) -> Stati
     stats = Statistics(acc.mean(), acc.covariance() if acc.n > 1 else np.full((size, size), np.nan),
                        acc.n, meta, stream.source.name)
     if entry is not None and acc.n > 1 and distributed.is_main():
-        write_statistics(entry, Statistics(stats.mu, stats.sigma, stats.n, {**meta, "source": stats.source}))
+        entry_stats = Statistics(stats.mu, stats.sigma, stats.n, {**meta, "source": stats.source})
+        content_cache.write_entry(entry, lambda path: write_statistics(path, entry_stats))
     return stats
 
 
@@ -229,22 +235,36 @@ def _accumulate(stream: FeatureStream, entry: Path | None) -> RunningStats:
     acc = RunningStats()
     partial = entry.with_name(entry.name.replace(".npz", ".partial.npz")) if entry is not None else None
     resumable = partial is not None and not distributed.active()
-    if resumable and partial.is_file():
-        with np.load(partial, allow_pickle=False) as data:
-            stream.start = int(data["done"])
-            acc.n, acc.sum, acc.outer = int(data["n"]), torch.from_numpy(data["sum"]), torch.from_numpy(data["outer"])
-            stream.skipped = [str(f) for f in data["skipped"]]
+    resumed = content_cache.read_entry(partial, lambda path: _read_checkpoint(path, len(stream.source))) \
+        if resumable else None
+    if resumed is not None:
+        stream.start, acc.n, acc.sum, acc.outer, stream.skipped = resumed
     last = time.monotonic()
     for indices, feats in stream:
         acc.update(feats[stream.feature_key])
         if resumable and time.monotonic() - last > CHECKPOINT_SECONDS:
-            with atomic_write(partial) as handle:
-                np.savez(handle, done=indices[-1] + 1, n=acc.n, sum=acc.sum.cpu().numpy(),
-                         outer=acc.outer.cpu().numpy(), skipped=np.array(stream.skipped, dtype=str))
+            resumable = content_cache.write_entry(partial, lambda path: _write_checkpoint(path, indices, acc, stream))
             last = time.monotonic()
-    if resumable and partial.is_file():
-        partial.unlink()
+    if partial is not None and not distributed.active():
+        content_cache.write_entry(partial, lambda path: path.unlink(missing_ok=True))
     return acc
+
+
+def _write_checkpoint(path: Path, indices: list[int], acc: RunningStats, stream: FeatureStream) -> None:
+    with atomic_write(path) as handle:
+        np.savez(handle, done=indices[-1] + 1, n=acc.n, sum=acc.sum.cpu().numpy(),
+                 outer=acc.outer.cpu().numpy(), skipped=np.array(stream.skipped, dtype=str))
+
+
+def _read_checkpoint(path: Path, total: int) -> tuple:
+    """(done, n, sum, outer, skipped) of a resume file; ValueError if its arrays do not fit together."""
+    with np.load(path, allow_pickle=False) as data:
+        done, n, total_sum, outer = int(data["done"]), int(data["n"]), data["sum"], data["outer"]
+        skipped = [str(f) for f in data["skipped"]]
+    dims = total_sum.shape[0] if total_sum.ndim == 1 else -1
+    if not (0 <= n <= done <= total and outer.shape == (dims, dims) and np.isfinite(outer).all()):
+        raise ValueError(f"done={done}, n={n} of {total} images, sum {total_sum.shape}, outer {outer.shape}")
+    return done, n, torch.from_numpy(total_sum), torch.from_numpy(outer), skipped
 
 
 def compute_logits(images, **options) -> tuple[np.ndarray, dict]:
