@@ -361,3 +361,21 @@ def test_atomic_write_honours_the_umask_and_keeps_an_existing_mode(tmp_path):
         assert stat.S_IMODE(shared.stat().st_mode) == 0o664 and shared.read_bytes() == b"new"
     finally:
         os.umask(old)
+
+
+# ------------------------------------------------------------------ 10. inputs are checked before the work
+def test_missing_inputs_are_reported_before_the_weights(tmp_path):
+    # No weights here (the test download URL fails): before, the weights error came first, which online
+    # means a 95 MB download before hearing that the folder does not exist.
+    fails_cleanly(["fid", tmp_path / "real", tmp_path / "fake"], "real", "does not exist")
+    fails_cleanly(["stats", tmp_path / "real", "-o", tmp_path / "s.npz"], "real", "does not exist")
+
+
+def test_second_input_is_checked_before_extracting_the_first(images, weights, tmp_path, monkeypatch):
+    from genmetrics.metrics.evaluate import evaluate
+
+    no_extraction(monkeypatch)
+    with pytest.raises(GenmetricsError, match="typo.*does not exist"):
+        genmetrics.fid(images, tmp_path / "typo", dims=64, weights=weights, progress=False)
+    with pytest.raises(GenmetricsError, match="typo.*does not exist"):
+        evaluate(images, tmp_path / "typo", ["fid", "kid"], dims=64, weights=weights, progress=False)

@@ -14,6 +14,7 @@ from .. import cache as content_cache
 from .. import distributed
 from .._io import NPZ_READ_ERRORS, atomic_write, check_output, unreadable_npz
 from .._version import __version__
+from ..data.sources import IterableSource, Source, open_images
 from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
 from ..stats import META_KEY, RunningStats, Statistics, is_statistics_file, load_statistics, write_statistics
@@ -32,6 +33,7 @@ def feature_stream(images, *, dims: int = DEFAULTS.dims, logits: bool | None = F
 
     ``logits``: True to require the IS logits, None for "if the extractor has them", False for none.
     """
+    images = open_images(images)  # a missing or unreadable input fails before the weights are fetched
     loaded = load_extractor(extractor, resize=resize, weights=weights, device=device, size=extractor_size,
                             extractor_weights=extractor_weights, extractor_input=extractor_input,
                             precision=precision, progress=progress)
@@ -284,5 +286,26 @@ def compute_logits(images, **options) -> tuple[np.ndarray, dict]:
 
 
 def _short(images) -> str:
+    if isinstance(images, (Source, IterableSource)):  # opened by open_input
+        return Path(images.name).name
     return Path(images).name if isinstance(images, (str, Path)) else type(images).__name__
 
+
+def open_input(images):
+    """Check an input before any work: a statistics or features npz is returned as it is, anything else
+    opened (``open_images``), so that a missing or unreadable input fails now rather than after another
+    input was extracted. The result is accepted wherever ``images`` was."""
+    if _npz_keys(images) & {"mu", "pool", "logits"}:  # read later by compute_statistics / compute_features
+        return images
+    return open_images(images)
+
+
+def _npz_keys(path) -> set[str]:
+    """The array names of an existing .npz (cheap: the arrays are not read), else an empty set."""
+    if not isinstance(path, (str, Path)) or not str(path).lower().endswith(".npz") or not Path(path).is_file():
+        return set()
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return set(data.files)
+    except NPZ_READ_ERRORS as exc:
+        raise unreadable_npz(path, exc) from None

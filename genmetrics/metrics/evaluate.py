@@ -14,7 +14,7 @@ import numpy as np
 from .._version import __version__
 from ..defaults import DEFAULTS, Options
 from ..errors import GenmetricsError
-from ..features.compute import Features, compute_features, features_from_file
+from ..features.compute import Features, compute_features, features_from_file, open_input
 from ..stats import Statistics, is_statistics_file
 from . import registry
 from .fid import _check_sample_size
@@ -68,8 +68,9 @@ def evaluate(a, b, metrics=("fid",), *, dims: int = DEFAULTS.dims, bootstrap: in
         return {"fid": result.fid, "n1": result.n1, "n2": result.n2,
                 "protocol": _protocol(result.to_dict(), dims, names, settings), "version": __version__}
 
-    fa = _features(a, dims, False, options)
-    fb = _features(b, dims, bool(needed(names, GENERATED_LOGITS)), options)
+    opened = open_input(a), open_input(b)  # a typo in b fails now, not after extracting a
+    fa = _features(opened[0], dims, False, options)
+    fb = _features(opened[1], dims, bool(needed(names, GENERATED_LOGITS)), options)
     xa, xb = fa.features, fb.features
     if xa.shape[1] != xb.shape[1]:
         raise GenmetricsError(f"features of different dimension: {xa.shape[1]} vs {xb.shape[1]}")

@@ -20,7 +20,7 @@ import scipy.linalg
 from .._version import __version__
 from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
-from ..features.compute import compute_statistics
+from ..features.compute import compute_statistics, open_input
 from ..stats import Statistics
 from .registry import GENERATED_FEATURES, REFERENCE_STATISTICS, Key, register_metric
 from .result import MetricResult
@@ -149,6 +149,7 @@ def fid(a, b, *, dims: int = DEFAULTS.dims, **options) -> FIDResult:
     Options: ``resize`` ("tf" default, "pytorch-fid", "clean"), ``weights``, ``device``,
     ``batch_size``, ``workers``, ``skip_bad``, ``progress``.
     """
+    a, b = open_input(a), open_input(b)  # a typo in b fails now, not after extracting a
     s1 = compute_statistics(a, dims=dims, **options)
     s2 = compute_statistics(b, dims=dims, **options)
     _check_same_protocol(s1, s2)
