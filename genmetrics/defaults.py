@@ -74,6 +74,8 @@ class Options:
     confidence: float = _option(0.95, "Bootstrap interval level.", "", "metrics")
 
     # ---- sampling generators (group "sampling")
+    sample_seed: int = _option(0, "Seed of the latents: sample i depends on (seed, i) only, not on the batch.",
+                               "", "sampling")
     sample_batch_size: int = _option(256, "Generator batch; does not change the samples (noise is drawn per "
                                      "sample).", "", "sampling")
     toy_samples: int = _option(2500, "Samples of a 2-D toy generator for mode coverage.",
@@ -82,6 +84,8 @@ class Options:
                            "a trade-off, not a paper's value: FID's bias falls as 1/N; 7 levels of 10,000 take about "
                            "1.5 hours on a 2-core CPU (a warning says so up front)",
                            "sampling")
+    sweep_metrics: tuple = _option(("fid", "is"), "Metrics of each truncation level.",
+                                   "the FID/IS trade-off curve of BigGAN (Brock et al. 2018, Fig. 2)", "sampling")
     truncations: tuple = _option((2.0, 1.5, 1.0, 0.7, 0.5, 0.3, 0.1), "Truncation levels of a sweep.",
                                  "from 2.0 (resample redraws under 5% of entries: near no truncation) down to 0.1 (strong "
                                  "truncation)", "sampling")

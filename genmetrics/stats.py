@@ -87,13 +87,17 @@ class Statistics:
         return int(self.mu.shape[0])
 
 
-def save_statistics(path: str | Path, stats: Statistics, *, force: bool = False) -> None:
+def save_statistics(path: str | Path, stats: Statistics, *, force: bool = False, write: bool = True) -> None:
     """Write ``mu``, ``sigma`` (float64) and our metadata atomically; pytorch-fid reads the file as is.
 
-    An existing ``path`` is replaced only with ``force``.
+    An existing ``path`` is replaced only with ``force``. Statistics of fewer than 2 images are refused:
+    their covariance (which divides by N - 1) is undefined.
     """
+    if stats.n is not None and stats.n < 2:
+        raise GenmetricsError(f"{stats.source or path}: statistics need at least 2 images, found {stats.n}")
     check_output(path, force=force)
-    write_statistics(path, stats)
+    if write:  # under torchrun every rank checks (so all fail alike) and rank 0 writes
+        write_statistics(path, stats)
 
 
 def write_statistics(path: str | Path, stats: Statistics) -> None:

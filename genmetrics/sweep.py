@@ -190,7 +190,7 @@ def _warn_if_long(n: int, levels: list, metrics: list, device: torch.device) -> 
 
 def truncation_sweep(generator, z_dim: int, ref=None, truncations=DEFAULT_TRUNCATIONS, *, n: int = DEFAULTS.sweep_n,
                      metrics=("fid", "is"), method: str = "resample", seed: int = 0,
-                     batch_size: int = DEFAULTS.sample_batch_size,
+                     sample_batch_size: int = DEFAULTS.sample_batch_size,
                      modes_data: str | None = None, progress: bool = True, **options) -> list[dict]:
     """One row per truncation level: the metrics of ``n`` samples of ``generator`` against ``ref``.
 
@@ -199,7 +199,8 @@ def truncation_sweep(generator, z_dim: int, ref=None, truncations=DEFAULT_TRUNCA
     FID/IS only) a statistics file; computed once for the whole sweep. ``metrics``: any of the registry's
     sweep metrics (``registry.metric_names("sweep")``; "modes" for toy generators, against ``modes_data``
     "ring8" or "grid25"). Metric options (``splits``, ``kid_subsets``, ``pr_k``, ...: ``defaults.Options``)
-    go to the metrics, feature options (``resize``, ``weights``, ``device``, ...) to the feature engine.
+    go to the metrics, feature options (``resize``, ``weights``, ``device``, ``batch_size``, ...) to the
+    feature engine; ``sample_batch_size`` is the generator's batch (it does not change the samples).
     """
     from .device import resolve_device
 
@@ -221,14 +222,33 @@ def truncation_sweep(generator, z_dim: int, ref=None, truncations=DEFAULT_TRUNCA
     _warn_if_long(n, levels, metrics, device)
     reference = _reference(ref, metrics, options)
     native_psi = method == "psi" and _accepts_psi(generator)
-    share = distributed.shard(n, batch_size)  # this rank's samples (all of them in a single process)
+    share = distributed.shard(n, sample_batch_size)  # this rank's samples (all of them in a single process)
     rows = []
     for level in tqdm(levels, desc="sweep", unit="point", disable=not (progress and distributed.is_main()),
                       leave=False):
         z = latents(u[share.start:share.stop], 1.0 if native_psi else level, "psi" if native_psi else method)
-        batches = generate(generator, z, batch_size, device, psi=level if native_psi else None)
+        batches = generate(generator, z, sample_batch_size, device, psi=level if native_psi else None)
         row = {"truncation": level, "n": n, "method": method, "seed": seed}
         row.update(_point(batches, metrics, reference, settings, options, modes_data, device))
         row["version"] = __version__
         rows.append(row)
     return rows
+
+
+def open_generator(path, z_dim: int | None = None, modes_data: str | None = None, device="auto"):
+    """(generator, z_dim, toy data name) for a sweep: a TorchScript file mapping z (N, ``z_dim``) to images
+    (``z_dim`` given), or a run folder / checkpoint of genmetrics train (its own z_dim and data)."""
+    from .device import resolve_device
+
+    device = resolve_device(device)
+    if z_dim is not None:
+        try:
+            module = torch.jit.load(path, map_location=device).eval()
+        except Exception as exc:  # TorchScript raises RuntimeError, ValueError, OSError... for a bad file
+            raise GenmetricsError(f"{path}: not a TorchScript generator ({str(exc)[:160]})") from None
+        return module, z_dim, modes_data
+    from .trainers import load_generator
+
+    loaded = load_generator(path, device=str(device))
+    data = getattr(getattr(loaded, "config", None), "data", None)
+    return loaded, loaded.z_dim, modes_data or (data if data in ("ring8", "grid25") else None)

@@ -119,6 +119,16 @@ CHOICES = {"kind": ("image", "toy"), "d_norm": ("batch", "none"),
            "lr_decay": ("none", "linear")}
 
 
+def collect_overrides(options: dict, lr: float | None = None, settings=()) -> dict:
+    """Overrides of the model's defaults: the given ``options`` (None: not given), ``lr`` for both learning
+    rates, and ``--set KEY=VALUE`` texts."""
+    overrides = {k: v for k, v in options.items() if v is not None}
+    if lr is not None:
+        overrides.update(lr_g=lr, lr_d=lr)
+    overrides.update(parse_setting(text) for text in settings)
+    return overrides
+
+
 def parse_setting(text: str) -> tuple[str, object]:
     """``"key=value"`` from ``--set`` -> (key, value typed like the TrainConfig field)."""
     key, sep, raw = text.partition("=")

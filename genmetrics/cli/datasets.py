@@ -1,0 +1,92 @@
+"""Commands about data on disk: write a named data set (data) and look after the feature cache (cache)."""
+from __future__ import annotations
+
+import click
+
+from .. import cache
+from ..trainers.data import export_data
+from .common import cli, emit, friendly_errors, json_option, option
+
+
+@cli.command("data")
+@click.argument("name")
+@click.option("-o", "--output", required=True,
+              help="A new folder (PNGs) or a .npz/.npy (uint8 NHWC); toy sets: a .npy of float (N, 2).")
+@click.option("--force", is_flag=True, help="Replace the -o file if it exists.")
+@click.option("--split", default="train", show_default=True,
+              help="digits: train (1,497 images, what training uses), valid (150) or test (150); "
+                   "mnist, fashion-mnist, cifar10: train or test.")
+@click.option("--image-size", type=int, default=None, help="Resize to this side [digits: 32; others: native].")
+@click.option("-n", "n", type=int, default=None, help="Only the first N images (toy sets: N points) [all; 2,500].")
+@option("sample_seed", "--seed", help="Toy sets: the seed of the draw.")
+@click.option("--data-root", default=None, help="Where torchvision's data sets are (or are downloaded to).")
+@json_option
+@friendly_errors
+def data_command(name, output, force, split, image_size, n, sample_seed, data_root, as_json):
+    """Write the named data set NAME (digits, mnist, fashion-mnist, cifar10, ring8, grid25) as training
+    sees it, to use as a reference for fid, parzen, prdc or modes.
+
+    \b
+    Examples (offline, with the bundled digits):
+      genmetrics data digits --split test -o digits_test.npz
+      genmetrics data digits --split valid -o digits_valid.npz
+      genmetrics parzen samples/ digits_test.npz --valid digits_valid.npz --gray
+      genmetrics data cifar10 -o cifar10_train/ --data-root ~/data
+    """
+    result = export_data(name, output, split=split, image_size=image_size, n=n, seed=sample_seed,
+                         data_root=data_root, force=force)
+    emit(result, as_json, f"wrote {result['n']} {'points' if 'split' not in result else 'images'} of "
+                          f"{name}{' (' + split + ')' if 'split' in result else ''} to {result['output']} "
+                          f"({result['format']})")
+
+
+@cli.group("cache")
+def cache_group():
+    """The content-keyed cache of statistics and features ($GENMETRICS_CACHE, default ~/.cache/genmetrics).
+
+    Entries are keyed by the input's files (sizes and modification times, or contents with
+    --hash-content), the extractor and weights, the protocol and the version: a changed image is
+    recomputed, never served stale. Pass --no-cache to any command to bypass it.
+
+    \b
+    Examples:
+      genmetrics cache list                               entries, sizes and the inputs they came from
+      genmetrics cache list --json
+      genmetrics cache clear                              delete genmetrics' entries (nothing else)
+    """
+
+
+def _entry_line(entry: dict) -> str:
+    size = f"{entry['kind']:>8}  {entry.get('bytes', 0) / 2**20:8.1f} MiB  "
+    if "damaged" in entry:
+        return size + f"DAMAGED ({entry['damaged']}): {entry['file']}"
+    resumes = "(interrupted run, resumes) " if entry["partial"] else ""
+    return size + f"n={entry['n']}  {resumes}{entry['source']}"
+
+
+@cache_group.command("list")
+@json_option
+@friendly_errors
+def cache_list(as_json):
+    """List the cached entries: kind, size, number of images and the input each was made from.
+
+    \b
+    Examples:
+      genmetrics cache list
+      genmetrics cache list --json
+    """
+    found = cache.entries()
+    emit({"cache_dir": str(cache.cache_dir()), "entries": found}, as_json,
+         "\n".join([f"{cache.cache_dir()}: {len(found)} entries", *map(_entry_line, found)]))
+
+
+@cache_group.command("clear")
+@friendly_errors
+def cache_clear():
+    """Delete genmetrics' cached entries (and nothing else in the cache folder).
+
+    \b
+    Example:
+      genmetrics cache clear
+    """
+    click.echo(f"removed {cache.clear()} entries from {cache.cache_dir()}")
