@@ -5,10 +5,11 @@ import os
 
 import torch
 
+from .defaults import DEFAULTS
 from .errors import GenmetricsError
 
 
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
+def resolve_device(device: str | torch.device = DEFAULTS.device) -> torch.device:
     """"auto" is a CUDA device when there is one, else the CPU. Under torchrun, "auto" and "cuda" mean
     the rank's own GPU, cuda:LOCAL_RANK."""
     if str(device) == "auto":

@@ -31,7 +31,7 @@ from tqdm import tqdm
 from . import distributed
 from ._version import __version__
 from .data.decode import to_uint8
-from .defaults import DEFAULTS
+from .defaults import DEFAULTS, EXTRACTION_OPTIONS, METRIC_OPTIONS, check_keywords
 from .errors import GenmetricsError
 from .metrics import registry
 from .metrics.registry import GENERATED_LOGITS, POINTS, REFERENCE_FEATURES, REFERENCE_STATISTICS
@@ -189,7 +189,7 @@ def _warn_if_long(n: int, levels: list, metrics: list, device: torch.device) -> 
 
 
 def truncation_sweep(generator, z_dim: int, ref=None, truncations=DEFAULT_TRUNCATIONS, *, n: int = DEFAULTS.sweep_n,
-                     metrics=("fid", "is"), method: str = "resample", seed: int = 0,
+                     metrics=("fid", "is"), method: str = "resample", seed: int = DEFAULTS.sample_seed,
                      sample_batch_size: int = DEFAULTS.sample_batch_size,
                      modes_data: str | None = None, progress: bool = True, **options) -> list[dict]:
     """One row per truncation level: the metrics of ``n`` samples of ``generator`` against ``ref``.
@@ -202,6 +202,7 @@ def truncation_sweep(generator, z_dim: int, ref=None, truncations=DEFAULT_TRUNCA
     go to the metrics, feature options (``resize``, ``weights``, ``device``, ``batch_size``, ...) to the
     feature engine; ``sample_batch_size`` is the generator's batch (it does not change the samples).
     """
+    check_keywords(options, EXTRACTION_OPTIONS + METRIC_OPTIONS, "truncation_sweep")
     from .device import resolve_device
 
     metrics = registry.parse_metrics(metrics, "sweep")
@@ -235,7 +236,7 @@ def truncation_sweep(generator, z_dim: int, ref=None, truncations=DEFAULT_TRUNCA
     return rows
 
 
-def open_generator(path, z_dim: int | None = None, modes_data: str | None = None, device="auto"):
+def open_generator(path, z_dim: int | None = None, modes_data: str | None = None, device=DEFAULTS.device):
     """(generator, z_dim, toy data name) for a sweep: a TorchScript file mapping z (N, ``z_dim``) to images
     (``z_dim`` given), or a run folder / checkpoint of genmetrics train (its own z_dim and data)."""
     from .device import resolve_device

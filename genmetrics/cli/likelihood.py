@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import click
 
-from ..metrics.parzen import PARZEN_DEFAULTS, SEARCH_MODES, parse_sigma_grid, parzen_log_likelihood
-from .common import cli, emit, friendly_errors, json_option, quiet_option
+from ..defaults import DEFAULTS, option_help
+from ..metrics.parzen import SEARCH_MODES, parse_sigma_grid, parzen_log_likelihood
+from .common import cli, emit, friendly_errors, json_option, option, quiet_option
 
 
 def _parzen_summary(result) -> str:
@@ -27,23 +28,20 @@ def _parzen_summary(result) -> str:
 @click.argument("test")
 @click.option("--valid", default=None, help="Validation set on which sigma is chosen (disjoint from TEST).")
 @click.option("--sigma", type=float, default=None, help="A fixed kernel width: no tuning, --valid not read.")
-@click.option("--sigma-grid", default=None,
-              help="lo:hi:n, the widths numpy.logspace(log10 lo, log10 hi, n) [default: "
-                   f"{':'.join(map(str, PARZEN_DEFAULTS.sigma_grid))}, parzen_ll.py's].")
-@click.option("--sigma-search", type=click.Choice(SEARCH_MODES), default=PARZEN_DEFAULTS.sigma_search,
-              show_default=True, help="grid, or refine: golden-section search around the best grid width.")
-@click.option("-n", "n", type=int, default=PARZEN_DEFAULTS.n, show_default=True,
-              help="Kernel centres: the first N samples.")
-@click.option("--batch-size", type=int, default=PARZEN_DEFAULTS.batch_size, show_default=True,
-              help="Rows per distance block; working memory about 24 x B x (B + D) bytes.")
-@click.option("--device", default=PARZEN_DEFAULTS.device, show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--sigma-grid", default=None, help=f"{option_help('parzen_sigma_grid')} [default: "
+                                               f"{':'.join(map(str, DEFAULTS.parzen_sigma_grid))}, parzen_ll.py's]")
+@option("parzen_sigma_search", "--sigma-search", type=click.Choice(SEARCH_MODES))
+@option("parzen_n", "-n")
+@option("parzen_batch_size", "--batch-size")
+@option("device")
 @click.option("--gray", is_flag=True, help="Make RGB images one luma channel (PIL convert('L')): MNIST, TFD.")
 @click.option("--allow-tune-on-test", is_flag=True,
               help="Without --valid, choose sigma on TEST itself (inflates the score).")
 @json_option
 @quiet_option
 @friendly_errors
-def parzen_command(samples, test, valid, sigma, sigma_grid, as_json, quiet, **kwargs):
+def parzen_command(samples, test, valid, sigma, sigma_grid, parzen_sigma_search, parzen_n, parzen_batch_size, as_json,
+                   quiet, **kwargs):
     """Gaussian Parzen-window log-likelihood of TEST under SAMPLES (Goodfellow et al. 2014, Table 1).
 
     SAMPLES and TEST (and --valid) are folders, zips or uint8 .npy/.npz images (pixels scaled to
@@ -56,5 +54,6 @@ def parzen_command(samples, test, valid, sigma, sigma_grid, as_json, quiet, **kw
       genmetrics parzen samples.npz digits_test.npz --valid digits_valid.npz --gray --json
     """
     result = parzen_log_likelihood(samples, test, valid, sigma, sigma_grid=parse_sigma_grid(sigma_grid),
+                                   sigma_search=parzen_sigma_search, n=parzen_n, batch_size=parzen_batch_size,
                                    progress=not quiet, **kwargs)
     emit(result.to_dict(), as_json, _parzen_summary(result))

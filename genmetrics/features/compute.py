@@ -15,7 +15,7 @@ from .. import distributed
 from .._io import NPZ_READ_ERRORS, atomic_write, check_output, unreadable_npz
 from .._version import __version__
 from ..data.sources import IterableSource, Source, open_images
-from ..defaults import DEFAULTS
+from ..defaults import DEFAULTS, EXTRACTION_OPTIONS, check_keywords
 from ..errors import GenmetricsError
 from ..stats import META_KEY, RunningStats, Statistics, is_statistics_file, load_statistics, write_statistics
 from .extract import FeatureStream
@@ -23,12 +23,12 @@ from .registry import load_extractor
 
 
 def feature_stream(images, *, dims: int = DEFAULTS.dims, logits: bool | None = False,
-                   resize: str = DEFAULTS.resize, weights=None, device="auto",
+                   resize: str = DEFAULTS.resize, weights=None, device=DEFAULTS.device,
                    batch_size: int = DEFAULTS.batch_size, workers: int | None = None,
                    skip_bad: bool = False, progress: bool = True, desc: str = "features",
-                   extractor: str = "inception", extractor_size: int | None = None,
-                   extractor_weights=None, extractor_input: str = "float",
-                   precision: str = "fp32") -> FeatureStream:
+                   extractor: str = DEFAULTS.extractor, extractor_size: int | None = None,
+                   extractor_weights=None, extractor_input: str = DEFAULTS.extractor_input,
+                   precision: str = DEFAULTS.precision) -> FeatureStream:
     """A ``FeatureStream`` over ``images`` with the given options (every public call goes through here).
 
     ``logits``: True to require the IS logits, None for "if the extractor has them", False for none.
@@ -70,6 +70,7 @@ def compute_features(images, *, dims: int = DEFAULTS.dims, logits: bool | None =
     ``extractor`` ("inception", "vgg16", "torchscript:PATH" or a registered name), ``extractor_size``,
     ``extractor_weights``, ``extractor_input``.
     """
+    check_keywords(options, EXTRACTION_OPTIONS, "compute_features")
     cache, hash_content = _cache_options(options)
     stream = feature_stream(images, dims=dims, logits=logits, **options)
     entry = _cache_entry("features", stream, dims, hash_content) if cache else None
@@ -201,6 +202,7 @@ def compute_statistics(images, *, dims: int = DEFAULTS.dims, **options) -> Stati
     ``images`` may also be a statistics npz (ours, pytorch-fid's or clean-fid's) or a features npz
     from ``genmetrics features``; those are read, not recomputed.
     """
+    check_keywords(options, EXTRACTION_OPTIONS, "compute_statistics")
     if is_statistics_file(images):
         return load_statistics(images)
     stored = features_from_file(images)
@@ -271,6 +273,7 @@ def _read_checkpoint(path: Path, total: int) -> tuple:
 
 def compute_logits(images, **options) -> tuple[np.ndarray, dict]:
     """The 1008 unbiased logits of every image (or those stored in a features npz), and the protocol."""
+    check_keywords(options, EXTRACTION_OPTIONS, "compute_logits")
     stored = features_from_file(images)
     if stored is not None:
         if stored.logits is None:

@@ -169,9 +169,10 @@ def extractor_names() -> list[str]:
     return ["inception", *sorted(_REGISTRY), "torchscript:PATH"]
 
 
-def load_extractor(name: str = "inception", *, resize: str = DEFAULTS.resize, weights=None, device="auto",
-                   size: int | None = None, extractor_weights=None, extractor_input: str = "float",
-                   precision: str = "fp32", progress: bool = True) -> Extractor:
+def load_extractor(name: str = DEFAULTS.extractor, *, resize: str = DEFAULTS.resize, weights=None,
+                   device=DEFAULTS.device,
+                   size: int | None = None, extractor_weights=None, extractor_input: str = DEFAULTS.extractor_input,
+                   precision: str = DEFAULTS.precision, progress: bool = True) -> Extractor:
     """Load (once per process) the extractor ``name`` on ``device`` under the ``resize`` protocol.
 
     ``weights`` are the Inception weights; ``extractor_weights`` those of another extractor.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._version import __version__
-from ..defaults import DEFAULTS, Options
+from ..defaults import DEFAULTS, EXTRACTION_OPTIONS, METRIC_OPTIONS, Options, check_keywords
 from ..errors import GenmetricsError
 from ..features.compute import Features, compute_features, features_from_file, open_input
 from ..stats import Statistics, is_statistics_file
@@ -57,6 +57,7 @@ def evaluate(a, b, metrics=("fid",), *, dims: int = DEFAULTS.dims, bootstrap: in
     ``weights``, ``device``, ``batch_size``, ``workers``, ``skip_bad``, ``progress``. Returns one dict:
     each metric's values, ``n1``, ``n2``, the ``protocol`` and, with ``bootstrap``, the intervals.
     """
+    check_keywords(options, EXTRACTION_OPTIONS + METRIC_OPTIONS, "evaluate")
     names = parse_metrics(metrics)
     if not 0 < confidence < 1:
         raise GenmetricsError(f"--confidence must be in (0, 1), got {confidence}")

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.linalg
 
 from .._version import __version__
-from ..defaults import DEFAULTS
+from ..defaults import DEFAULTS, EXTRACTION_OPTIONS, check_keywords
 from ..errors import GenmetricsError
 from ..features.compute import compute_statistics, open_input
 from ..stats import Statistics
@@ -149,6 +149,7 @@ def fid(a, b, *, dims: int = DEFAULTS.dims, **options) -> FIDResult:
     Options: ``resize`` ("tf" default, "pytorch-fid", "clean"), ``weights``, ``device``,
     ``batch_size``, ``workers``, ``skip_bad``, ``progress``.
     """
+    check_keywords(options, EXTRACTION_OPTIONS, "fid")
     a, b = open_input(a), open_input(b)  # a typo in b fails now, not after extracting a
     s1 = compute_statistics(a, dims=dims, **options)
     s2 = compute_statistics(b, dims=dims, **options)

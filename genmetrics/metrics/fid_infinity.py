@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._version import __version__
-from ..defaults import DEFAULTS
+from ..defaults import DEFAULTS, EXTRACTION_OPTIONS, check_keywords
 from ..errors import GenmetricsError
 from ..features.compute import compute_statistics, statistics_from_features
 from .evaluate import _features
@@ -24,6 +24,7 @@ POINTS = 15  # Chong & Forsyth 2020 code: np.linspace(5000, 50000, 15)
 def fid_infinity(a, b, *, points: int = POINTS, min_n: int | None = None, seed: int = DEFAULTS.seed,
                  dims: int = DEFAULTS.dims, **options) -> dict:
     """FID_inf of ``b`` (generated, needs per-image features) against ``a`` (images or statistics)."""
+    check_keywords(options, EXTRACTION_OPTIONS, "fid_infinity")
     real = compute_statistics(a, dims=dims, **options)
     fake = _features(b, dims, False, options).features
     n = len(fake)

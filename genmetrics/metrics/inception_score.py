@@ -13,7 +13,7 @@ import numpy as np
 from scipy.special import log_softmax
 
 from .._version import __version__
-from ..defaults import DEFAULTS
+from ..defaults import DEFAULTS, EXTRACTION_OPTIONS, check_keywords
 from ..errors import GenmetricsError
 from ..features.compute import compute_logits
 from .registry import GENERATED_LOGITS, Key, register_metric
@@ -65,6 +65,7 @@ def inception_score(images, *, splits: int = DEFAULTS.splits,
 
     Options: ``resize``, ``weights``, ``device``, ``batch_size``, ``workers``, ``skip_bad``, ``progress``.
     """
+    check_keywords(options, EXTRACTION_OPTIONS, "inception_score")
     logits, meta = compute_logits(images, **options)
     mean, std = inception_score_from_logits(logits, splits, shuffle_seed)
     return ISResult(mean, std, splits, int(logits.shape[0]), shuffle_seed, meta.get("resize"),

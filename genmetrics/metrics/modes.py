@@ -104,7 +104,7 @@ def mode_coverage(samples, data: str | GaussianMixture2D = "ring8",
                         n=int(len(points)), data=mixture.name, counts=[int(c) for c in counts])
 
 
-def mode_coverage_of(samples, data: str | None = None, *, n: int = DEFAULT_SAMPLES, seed: int = 0,
+def mode_coverage_of(samples, data: str | None = None, *, n: int = DEFAULT_SAMPLES, seed: int = DEFAULTS.sample_seed,
                      threshold: float = HIGH_QUALITY_STDS) -> ModeCoverage:
     """``mode_coverage`` of a .npy/.npz file of float (N, 2) points, an array, or a toy run folder or
     checkpoint (``n`` samples drawn with ``seed``). ``data`` defaults to the run's data for a run."""

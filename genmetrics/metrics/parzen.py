@@ -38,6 +38,7 @@ import torch
 from tqdm import tqdm
 
 from .._version import __version__
+from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
 from ..device import resolve_device
 from ._parzen_inputs import (PointSet, check_block, check_options, check_same_dims, check_sigma,
@@ -53,21 +54,15 @@ EXACT_COLUMNS = 1024
 
 @dataclass(frozen=True)
 class ParzenDefaults:
-    """Defaults shared by ``parzen_log_likelihood`` and ``genmetrics parzen``."""
+    """Defaults shared by ``parzen_log_likelihood`` and ``genmetrics parzen``: the ``parzen_*`` fields of
+    ``defaults.Options``, where each one's source is written."""
 
-    # 10,000 samples: parzen_ll.py --num_samples default, the paper's protocol.
-    n: int = 10_000
-    # logspace(log10 0.1, log10 1, 10) == logspace(-1, 0, 10): parzen_ll.py --sigma_start -1,
-    # --sigma_end 0, --cross_val 10.
-    sigma_grid: tuple = (0.1, 1.0, 10)
-    sigma_search: str = "grid"
-    # 2048 x 2048 float64 distance blocks, 32 MiB each: ours; at 10,000 x 10,000 x 784 on 2 CPU cores
-    # 4096 is ~7% faster for 4x the memory, smaller blocks are slower.
-    batch_size: int = 2048
-    device: str = "auto"
-    # Golden-section stops when the bracket on ln sigma is below 0.01 (sigma within ~0.5%): ours; the
-    # validation curve is flat at its top, so finer steps change the LL by far less than its SE.
-    refine_tolerance: float = 0.01
+    n: int = DEFAULTS.parzen_n
+    sigma_grid: tuple = DEFAULTS.parzen_sigma_grid
+    sigma_search: str = DEFAULTS.parzen_sigma_search
+    batch_size: int = DEFAULTS.parzen_batch_size
+    device: str = DEFAULTS.device
+    refine_tolerance: float = DEFAULTS.parzen_refine_tolerance
 
 
 PARZEN_DEFAULTS = ParzenDefaults()

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .._io import atomic_write
+from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
 from ..data.toy import MIXTURES, GaussianMixture2D
 from .seeding import DATA, derive_generator
@@ -210,7 +211,7 @@ def open_training_data(data: str, data_root: str | None = None, image_size: int 
 
 
 def export_data(name: str, out: str | Path, *, split: str = "train", image_size: int | None = None,
-                n: int | None = None, seed: int = 0, data_root: str | None = None, force: bool = False) -> dict:
+                n: int | None = None, seed: int = DEFAULTS.sample_seed, data_root: str | None = None, force: bool = False) -> dict:
     """Write a named data set as training sees it, so that other commands can use it as a reference:
     images (``digits``, ``mnist``, ``fashion-mnist``, ``cifar10``; a ``split``, optionally the first ``n``)
     to a folder of PNGs or a uint8 NHWC .npz/.npy; toy mixtures (``ring8``, ``grid25``) as ``n`` points

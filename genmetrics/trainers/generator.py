@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from .._io import atomic_write, check_output
+from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
 from ..device import resolve_device
 from .checkpoint import config_of, find_checkpoint, load_weights, read_checkpoint
@@ -33,7 +34,7 @@ def truncate_(z: torch.Tensor, truncation: float, gen: torch.Generator) -> torch
     return z
 
 
-def sample_noise(n: int, z_dim: int, seed: int = 0, *, truncation: float | None = None,
+def sample_noise(n: int, z_dim: int, seed: int = DEFAULTS.sample_seed, *, truncation: float | None = None,
                  num_classes: int | None = None, start: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(z (n, z_dim), classes (n,) or None): the N(0, I) latents of samples start .. start + n - 1, drawn
     in fixed chunks so that they do not depend on batching or on which process draws them."""
@@ -88,7 +89,7 @@ class LoadedGenerator:
             labels = labels.to(self.device)
         return self.net(z.to(self.device), labels).float().cpu()
 
-    def sample(self, n: int, seed: int = 0, *, batch_size: int = 256, truncation: float | None = None,
+    def sample(self, n: int, seed: int = DEFAULTS.sample_seed, *, batch_size: int = DEFAULTS.sample_batch_size, truncation: float | None = None,
                class_index: int | None = None, start: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Samples ``start`` .. ``start + n - 1`` (on the CPU) and their classes; deterministic in ``seed``
         whatever ``batch_size``, and sample i is the same whichever slice asks for it."""
@@ -105,7 +106,7 @@ class LoadedGenerator:
         return (torch.cat(parts) if parts else self(z)), labels
 
 
-def load_generator(path: str | Path, device: str = "cpu") -> LoadedGenerator:
+def load_generator(path: str | Path, device: str = DEFAULTS.device) -> LoadedGenerator:
     """The generator of a run folder (its ``checkpoints/best.pt``, else ``latest.pt``) or of a checkpoint."""
     from .nets import build_generator
 
@@ -153,7 +154,8 @@ def save_images(out: Path, images: np.ndarray, labels: np.ndarray | None = None,
     return "png"
 
 
-def write_samples(generator: LoadedGenerator, n: int, out: str | Path, *, seed: int = 0, batch_size: int = 256,
+def write_samples(generator: LoadedGenerator, n: int, out: str | Path, *, seed: int = DEFAULTS.sample_seed,
+                  batch_size: int = DEFAULTS.sample_batch_size,
                   truncation: float | None = None, class_index: int | None = None, force: bool = False) -> dict:
     """Write ``n`` samples to ``out``: a folder of PNGs or a .npz/.npy (uint8 NHWC) for images; a .npy float
     (N, 2) for toy data. Returns a summary (output, n, format, seed, ...). An existing file is replaced only
