@@ -123,17 +123,17 @@ def generate(generator, z: np.ndarray, batch_size: int, device, psi: float | Non
 
 def _reference(ref, metrics, options):
     """What the metrics need of the reference, computed once per sweep: None, statistics or features."""
-    from .features.compute import compute_features, compute_statistics, features_from_file
-    from .stats import is_statistics_file
+    from .features.compute import compute_features, compute_statistics
+    from .inputs import FEATURES, IMAGES, STATISTICS, open_input
 
     per_image = needed(metrics, REFERENCE_FEATURES)
     if not per_image:
         # FID needs only the reference's statistics (a statistics file will do); IS and modes no reference
-        return compute_statistics(ref, **options) if needed(metrics, REFERENCE_STATISTICS) else None
-    if is_statistics_file(ref):
-        raise GenmetricsError(f"{ref} holds only statistics; {', '.join(per_image)} need the reference "
-                              f"images or a features file")
-    return features_from_file(ref) or compute_features(ref, logits=False, **options)
+        if not needed(metrics, REFERENCE_STATISTICS):
+            return None
+        return compute_statistics(open_input(ref, (IMAGES, FEATURES, STATISTICS), "--ref"), **options)
+    opened = open_input(ref, (IMAGES, FEATURES), f"{', '.join(per_image)} (per-image reference features)")
+    return compute_features(opened, logits=False, **options)
 
 
 def _gathered_features(batches, logits: bool, options: dict):

@@ -1,10 +1,8 @@
 """Library entry points over the feature engine: features, statistics, and the inputs that hold them."""
 from __future__ import annotations
 
-import json
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -12,13 +10,15 @@ import torch
 
 from .. import cache as content_cache
 from .. import distributed
-from .._io import NPZ_READ_ERRORS, atomic_write, check_output, unreadable_npz
+from .._io import atomic_write
 from .._version import __version__
-from ..data.sources import IterableSource, Source, open_images
+from ..data.sources import open_images
 from ..defaults import DEFAULTS, EXTRACTION_OPTIONS, check_keywords
 from ..errors import GenmetricsError
-from ..stats import META_KEY, RunningStats, Statistics, is_statistics_file, load_statistics, write_statistics
+from ..stats import RunningStats, Statistics, load_statistics, write_statistics
 from .extract import FeatureStream
+from .files import Features, _write_features, features_from_file, save_features, statistics_from_features  # noqa: F401
+from ..inputs import FEATURES, IMAGES, STATISTICS, open_input
 from .registry import load_extractor
 
 
@@ -50,17 +50,6 @@ def protocol_of(stream: FeatureStream, dims: int) -> dict:
     return {**stream.extractor.protocol_record, "dims": dims, "version": __version__}
 
 
-@dataclass
-class Features:
-    """Per-image features: ``features`` (N, dims), ``logits`` (N, 1008) or None, in input order."""
-
-    features: np.ndarray
-    logits: np.ndarray | None
-    files: list[str] | None
-    protocol: dict
-    skipped: list[str] = field(default_factory=list)
-
-
 def compute_features(images, *, dims: int = DEFAULTS.dims, logits: bool | None = None, **options) -> Features:
     """Features of every image in ``images`` (any input ``open_images`` accepts).
 
@@ -71,8 +60,11 @@ def compute_features(images, *, dims: int = DEFAULTS.dims, logits: bool | None =
     ``extractor_weights``, ``extractor_input``.
     """
     check_keywords(options, EXTRACTION_OPTIONS, "compute_features")
+    opened = open_input(images, (IMAGES, FEATURES), "per-image features")
+    if opened.kind == FEATURES:
+        return opened.value
     cache, hash_content = _cache_options(options)
-    stream = feature_stream(images, dims=dims, logits=logits, **options)
+    stream = feature_stream(opened.images, dims=dims, logits=logits, **options)
     entry = _cache_entry("features", stream, dims, hash_content) if cache else None
     if entry is not None:
         stored = content_cache.read_entry(entry, features_from_file)
@@ -132,70 +124,6 @@ def _collect(stream: FeatureStream) -> dict[str, np.ndarray]:
     return collected
 
 
-def save_features(path: str | Path, features: Features, *, force: bool = False, source: str | None = None) -> None:
-    """Write ``pool``, ``logits``, ``files`` and the protocol (with n and ``source``) atomically; an
-    existing ``path`` is replaced only with ``force``."""
-    check_output(path, force=force)
-    _write_features(path, features, source)
-
-
-def _write_features(path: Path, features: Features, source: str | None) -> None:
-    meta = {**features.protocol, "skipped": features.skipped, "n": int(len(features.features))}
-    if source is not None:
-        meta["source"] = source
-    arrays = {"pool": features.features, "files": np.array(features.files or [], dtype=str),
-              META_KEY: np.array(json.dumps(meta))}
-    if features.logits is not None:
-        arrays["logits"] = features.logits
-    with atomic_write(path) as handle:
-        np.savez(handle, **arrays)
-
-
-def features_from_file(path) -> Features | None:
-    """The contents of a features npz (from ``save_features``), or None for any other input; an .npz that
-    cannot be read, or whose arrays are not (N, D) rows of the same N, is an error naming it."""
-    if not isinstance(path, (str, Path)) or not str(path).lower().endswith(".npz") or not Path(path).is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if "pool" not in data.files and "logits" not in data.files:
-                return None
-            meta = json.loads(str(data[META_KEY])) if META_KEY in data.files else {}
-            pool = data["pool"] if "pool" in data.files else None
-            logits = data["logits"] if "logits" in data.files else None
-            files = [str(f) for f in data["files"]] if "files" in data.files else None
-    except NPZ_READ_ERRORS as exc:
-        raise unreadable_npz(path, exc) from None
-    _check_feature_rows(path, pool, logits, files)
-    meta.pop("n", None)  # written for genmetrics cache list; the protocol is what a fresh run returns
-    meta.pop("source", None)
-    return Features(pool, logits, files, meta, meta.get("skipped", []))
-
-
-def _check_feature_rows(path, pool, logits, files) -> None:
-    """pool (N, D) and logits (N, K): one row per image, the same N, and as many file names if any."""
-    rows = {}
-    for name, value in (("pool", pool), ("logits", logits)):
-        if value is not None:
-            if value.ndim != 2 or value.dtype.kind not in "iuf":
-                raise GenmetricsError(f"{path}: {name} is a {value.dtype} array of shape {value.shape}; a "
-                                      f"features file holds one row of numbers per image, (N, D)")
-            rows[name] = value.shape[0]
-    if files:
-        rows["files"] = len(files)
-    if len(set(rows.values())) > 1:
-        counts = ", ".join(f"{name} {count}" for name, count in rows.items())
-        raise GenmetricsError(f"{path}: its arrays hold different numbers of images ({counts}); make the "
-                              f"features file again with genmetrics features")
-
-
-def statistics_from_features(features: np.ndarray, meta: dict | None = None, source: str = "") -> Statistics:
-    """Mean and covariance of an (N, D) feature array, accumulated in float64."""
-    acc = RunningStats()
-    acc.update(torch.from_numpy(np.asarray(features)))
-    return Statistics(acc.mean(), acc.covariance(), acc.n, meta or {}, source)
-
-
 def compute_statistics(images, *, dims: int = DEFAULTS.dims, **options) -> Statistics:
     """Mean and covariance of the features of ``images``, streamed in float64 (constant memory).
 
@@ -203,13 +131,15 @@ def compute_statistics(images, *, dims: int = DEFAULTS.dims, **options) -> Stati
     from ``genmetrics features``; those are read, not recomputed.
     """
     check_keywords(options, EXTRACTION_OPTIONS, "compute_statistics")
-    if is_statistics_file(images):
-        return load_statistics(images)
-    stored = features_from_file(images)
-    if stored is not None and stored.features is not None:
-        return statistics_from_features(stored.features, stored.protocol, str(images))
+    opened = open_input(images, (IMAGES, FEATURES, STATISTICS), "statistics")
+    if opened.kind == STATISTICS:
+        return opened.value
+    if opened.kind == FEATURES:
+        if opened.value.features is None:
+            raise GenmetricsError(f"{opened.name} holds no pool features, only logits; write it with genmetrics features")
+        return statistics_from_features(opened.value.features, opened.value.protocol, opened.name)
     cache, hash_content = _cache_options(options)
-    stream = feature_stream(images, dims=dims, desc=f"stats {_short(images)}", **options)
+    stream = feature_stream(opened.images, dims=dims, desc=f"stats {_short(opened.images)}", **options)
     entry = _cache_entry("stats", stream, dims, hash_content) if cache else None
     cached = content_cache.read_entry(entry, load_statistics) if entry is not None else None
     if cached is not None:
@@ -274,11 +204,12 @@ def _read_checkpoint(path: Path, total: int) -> tuple:
 def compute_logits(images, **options) -> tuple[np.ndarray, dict]:
     """The 1008 unbiased logits of every image (or those stored in a features npz), and the protocol."""
     check_keywords(options, EXTRACTION_OPTIONS, "compute_logits")
-    stored = features_from_file(images)
-    if stored is not None:
-        if stored.logits is None:
-            raise GenmetricsError(f"{images} holds no logits; write it with genmetrics features")
-        return stored.logits, stored.protocol
+    opened = open_input(images, (IMAGES, FEATURES), "the Inception Score")
+    if opened.kind == FEATURES:
+        if opened.value.logits is None:
+            raise GenmetricsError(f"{opened.name} holds no logits; write it with genmetrics features")
+        return opened.value.logits, opened.value.protocol
+    images = opened.images
     options.pop("dims", None)
     _cache_options(options)  # logits are not cached on their own (features files hold them)
     if options.get("extractor", "inception") != "inception":
@@ -289,26 +220,4 @@ def compute_logits(images, **options) -> tuple[np.ndarray, dict]:
 
 
 def _short(images) -> str:
-    if isinstance(images, (Source, IterableSource)):  # opened by open_input
-        return Path(images.name).name
-    return Path(images).name if isinstance(images, (str, Path)) else type(images).__name__
-
-
-def open_input(images):
-    """Check an input before any work: a statistics or features npz is returned as it is, anything else
-    opened (``open_images``), so that a missing or unreadable input fails now rather than after another
-    input was extracted. The result is accepted wherever ``images`` was."""
-    if _npz_keys(images) & {"mu", "pool", "logits"}:  # read later by compute_statistics / compute_features
-        return images
-    return open_images(images)
-
-
-def _npz_keys(path) -> set[str]:
-    """The array names of an existing .npz (cheap: the arrays are not read), else an empty set."""
-    if not isinstance(path, (str, Path)) or not str(path).lower().endswith(".npz") or not Path(path).is_file():
-        return set()
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return set(data.files)
-    except NPZ_READ_ERRORS as exc:
-        raise unreadable_npz(path, exc) from None
+    return Path(images.name).name

@@ -14,8 +14,9 @@ import numpy as np
 from .._version import __version__
 from ..defaults import DEFAULTS, EXTRACTION_OPTIONS, METRIC_OPTIONS, Options, check_keywords
 from ..errors import GenmetricsError
-from ..features.compute import Features, compute_features, features_from_file, open_input
-from ..stats import Statistics, is_statistics_file
+from ..features.compute import Features, compute_features
+from ..inputs import FEATURES, IMAGES, open_input
+from ..stats import Statistics
 from . import registry
 from .fid import _check_sample_size
 from .registry import GENERATED_LOGITS, REFERENCE_STATISTICS, get_metric
@@ -33,17 +34,16 @@ def parse_metrics(metrics) -> list[str]:
     return registry.parse_metrics(metrics, "eval")
 
 
-def _features(images, dims: int, logits: bool, options: dict):
-    if is_statistics_file(images):
-        raise GenmetricsError(f"{images} holds only statistics (mu, sigma): KID, precision/recall, density/"
-                              f"coverage and bootstrap need per-image features; pass the images or a "
-                              f"features file from genmetrics features")
-    stored = features_from_file(images)
-    if stored is not None:
-        if logits and stored.logits is None:
-            raise GenmetricsError(f"{images} holds no logits, which IS needs")
-        return stored
-    return compute_features(images, dims=dims, logits=logits, **options)
+PER_IMAGE = ("KID, precision/recall, density/coverage and bootstrap (per-image metrics; a statistics file serves "
+             "FID alone)")
+
+
+def _features(opened, dims: int, logits: bool, options: dict) -> Features:
+    if opened.kind == FEATURES:
+        if logits and opened.value.logits is None:
+            raise GenmetricsError(f"{opened.name} holds no logits, which IS needs")
+        return opened.value
+    return compute_features(opened, dims=dims, logits=logits, **options)
 
 
 def evaluate(a, b, metrics=("fid",), *, dims: int = DEFAULTS.dims, bootstrap: int = DEFAULTS.bootstrap,
@@ -69,15 +69,15 @@ def evaluate(a, b, metrics=("fid",), *, dims: int = DEFAULTS.dims, bootstrap: in
         return {"fid": result.fid, "n1": result.n1, "n2": result.n2,
                 "protocol": _protocol(result.to_dict(), dims, names, settings), "version": __version__}
 
-    opened = open_input(a), open_input(b)  # a typo in b fails now, not after extracting a
+    opened = [open_input(x, (IMAGES, FEATURES), PER_IMAGE) for x in (a, b)]  # a typo in b fails before a is read
     fa = _features(opened[0], dims, False, options)
     fb = _features(opened[1], dims, bool(needed(names, GENERATED_LOGITS)), options)
     xa, xb = fa.features, fb.features
     if xa.shape[1] != xb.shape[1]:
         raise GenmetricsError(f"features of different dimension: {xa.shape[1]} vs {xb.shape[1]}")
     if needed(names, REFERENCE_STATISTICS):  # the warning genmetrics fid gives for fewer images than dimensions
-        for images, x in ((a, xa), (b, xb)):
-            _check_sample_size(Statistics(np.zeros(x.shape[1]), np.zeros((0, 0)), len(x), source=str(images)))
+        for images, x in zip(opened, (xa, xb)):
+            _check_sample_size(Statistics(np.zeros(x.shape[1]), np.zeros((0, 0)), len(x), source=images.name))
     result = scores(names, fa, fb, settings, device)
     result.update(n1=len(xa), n2=len(xb), version=__version__,
                   protocol=_protocol(fa.protocol, xa.shape[1], names, settings))

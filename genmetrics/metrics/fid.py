@@ -20,7 +20,8 @@ import scipy.linalg
 from .._version import __version__
 from ..defaults import DEFAULTS, EXTRACTION_OPTIONS, check_keywords
 from ..errors import GenmetricsError
-from ..features.compute import compute_statistics, open_input
+from ..features.compute import compute_statistics
+from ..inputs import FEATURES, IMAGES, STATISTICS, open_input
 from ..stats import Statistics
 from .registry import GENERATED_FEATURES, REFERENCE_STATISTICS, Key, register_metric
 from .result import MetricResult
@@ -150,7 +151,8 @@ def fid(a, b, *, dims: int = DEFAULTS.dims, **options) -> FIDResult:
     ``batch_size``, ``workers``, ``skip_bad``, ``progress``.
     """
     check_keywords(options, EXTRACTION_OPTIONS, "fid")
-    a, b = open_input(a), open_input(b)  # a typo in b fails now, not after extracting a
+    # both opened first: a typo in b fails now, not after extracting a
+    a, b = (open_input(x, (IMAGES, FEATURES, STATISTICS), "FID") for x in (a, b))
     s1 = compute_statistics(a, dims=dims, **options)
     s2 = compute_statistics(b, dims=dims, **options)
     _check_same_protocol(s1, s2)

@@ -14,8 +14,8 @@ import numpy as np
 from .._version import __version__
 from ..defaults import DEFAULTS, EXTRACTION_OPTIONS, check_keywords
 from ..errors import GenmetricsError
-from ..features.compute import compute_statistics, statistics_from_features
-from .evaluate import _features
+from ..features.compute import compute_features, compute_statistics, statistics_from_features
+from ..inputs import FEATURES, IMAGES, STATISTICS, open_input
 from .fid import frechet_distance
 
 POINTS = 15  # Chong & Forsyth 2020 code: np.linspace(5000, 50000, 15)
@@ -25,8 +25,10 @@ def fid_infinity(a, b, *, points: int = POINTS, min_n: int | None = None, seed: 
                  dims: int = DEFAULTS.dims, **options) -> dict:
     """FID_inf of ``b`` (generated, needs per-image features) against ``a`` (images or statistics)."""
     check_keywords(options, EXTRACTION_OPTIONS, "fid_infinity")
+    a = open_input(a, (IMAGES, FEATURES, STATISTICS), "FID_inf's reference")
+    b = open_input(b, (IMAGES, FEATURES), "FID_inf (subsets of per-image features)")
     real = compute_statistics(a, dims=dims, **options)
-    fake = _features(b, dims, False, options).features
+    fake = compute_features(b, dims=dims, logits=False, **options).features
     n = len(fake)
     min_n = max(2, n // 10) if min_n is None else min_n
     if points < 2 or not 2 <= min_n < n:

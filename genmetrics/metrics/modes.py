@@ -30,6 +30,8 @@ import torch
 from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
 from ..data.toy import GRID25, MIXTURES, RING8, GaussianMixture2D, get_mixture  # noqa: F401 (re-exported)
+from ..inputs import POINTS as POINTS_INPUT
+from ..inputs import open_input
 from .registry import POINTS, Key, get_metric, register_metric
 from .result import MetricResult
 
@@ -121,28 +123,13 @@ def mode_coverage_of(samples, data: str | None = None, *, n: int = DEFAULT_SAMPL
                                       f"model of 2-D toy data (ring8, grid25)")
             data = data or generator.config.data
             samples = generator.sample(n, seed)[0]
-        elif path.suffix.lower() in (".npy", ".npz") and path.is_file():
-            samples = _load_points(path)
         else:
-            raise GenmetricsError(f"{path}: give a .npy of float (N, 2) points, or a toy run folder")
+            samples = open_input(path, (POINTS_INPUT,), "mode coverage (a .npy of float (N, 2) points, or a toy "
+                                 "run folder)").value
     if data is None:
         raise GenmetricsError(f"--data is needed to score points: one of {', '.join(MIXTURES)}")
     return mode_coverage(samples, data, threshold)
 
-
-def _load_points(path) -> np.ndarray:
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if isinstance(loaded, np.ndarray):
-            return loaded
-        with loaded:
-            keys = list(loaded.keys())
-            key = "samples" if "samples" in keys else keys[0] if len(keys) == 1 else None
-            if key is None:
-                raise GenmetricsError(f"{path} holds several arrays ({', '.join(keys)}); name the points 'samples'")
-            return loaded[key]
-    except (ValueError, OSError) as exc:
-        raise GenmetricsError(f"{path}: cannot read the array file ({exc})") from None
 
 
 def _modes_of(inputs) -> dict:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..errors import GenmetricsError
 
 # Filled by the family modules as they are imported; families.py imports them all and looks them up.
 FAMILIES: dict[str, "Family"] = {}
@@ -24,7 +23,8 @@ def register(cls):
 
 
 class Family:
-    """One GAN family: defaults + losses. Subclasses override what differs."""
+    """One GAN family: defaults + losses. Subclasses override what differs; ``run`` in the hooks is the
+    loop's TrainingState (loop.py), which imports this module."""
 
     name: str = ""
     citation: str = ""
@@ -39,7 +39,7 @@ class Family:
     def check(self, config) -> None:
         """GenmetricsError for settings this family cannot train with."""
 
-    def discriminator_loss(self, run: "TrainingState", real, labels, gen: torch.Generator):
+    def discriminator_loss(self, run, real, labels, gen: torch.Generator):
         """(loss to minimise, {name: float}) for one discriminator/critic update."""
         fake = run.fake(real.shape[0], gen).detach()
         gamma = run.config.r1_gamma
@@ -53,7 +53,7 @@ class Family:
             logs["r1"] = penalty.item()
         return loss, logs
 
-    def generator_loss(self, run: "TrainingState", real, labels, gen: torch.Generator):
+    def generator_loss(self, run, real, labels, gen: torch.Generator):
         """(loss to minimise, {name: float}) for one generator update.
 
         Non-saturating loss, -log D(G(z)): Goodfellow et al. 2014, Section 3 ("rather than training G to
@@ -63,7 +63,7 @@ class Family:
         loss = bce_with_target(run.D(fake), 1.0)
         return loss, {"loss_g": loss.item()}
 
-    def after_discriminator_step(self, run: "TrainingState") -> None:
+    def after_discriminator_step(self, run) -> None:
         """Hook after each discriminator update (WGAN clips the weights here)."""
 
 
