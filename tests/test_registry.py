@@ -83,7 +83,7 @@ def trainer_evaluation(monkeypatch, tmp_path, kind):
         options = dict(g_width=16, g_depth=2, d_width=16, d_depth=2, z_dim=2, eval_n=200)
     config, data, _ = prepare("gan" if kind == "toy" else "dcgan", "ring8" if kind == "toy" else "digits",
                               tmp_path / "run", device="cpu", **options)
-    return trainer.evaluate(TrainingState(config, data, torch.device("cpu")))
+    return trainer.evaluate_run(TrainingState(config, data, torch.device("cpu")))
 
 
 def test_every_metric_is_documented_and_reachable_from_eval_sweep_and_training(monkeypatch, tmp_path, stored):

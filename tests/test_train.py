@@ -20,7 +20,7 @@ from genmetrics.metrics.modes import mode_coverage
 from genmetrics.testing import synthetic_images, write_image_folder
 from genmetrics.trainers import MODELS, TrainingInterrupted, prepare, sample_noise, train
 from genmetrics.trainers.checkpoint import read_checkpoint
-from genmetrics.trainers.evaluate import evaluate
+from genmetrics.trainers.evaluate import evaluate_run
 from genmetrics.trainers.loop import TrainingState
 from genmetrics.trainers.nets import conv_layout
 from genmetrics.trainers.wgan_gp import interpolation_factors
@@ -206,7 +206,7 @@ def test_gan_on_ring8_covers_more_modes_than_its_initialisation(tmp_path):
     # (no mode within 3 std); a few hundred steps reach the ring. Seeded, so this is deterministic.
     options = dict(steps=400, eval_every=0, sample_every=0, checkpoint_every=0, device="cpu")
     config, data, _ = prepare("gan", "ring8", tmp_path / "run", **options)
-    before = evaluate(TrainingState(config, data, torch.device("cpu")))
+    before = evaluate_run(TrainingState(config, data, torch.device("cpu")))
     train("gan", "ring8", tmp_path / "run", progress=False, **options)
     after = mode_coverage(load_generator(tmp_path / "run").sample(2500)[0], "ring8")
     assert after.modes_covered > before["modes_covered"]

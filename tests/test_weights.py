@@ -10,7 +10,7 @@ import torch
 import genmetrics
 from genmetrics import GenmetricsError
 from genmetrics.features import weights as weights_module
-from genmetrics.features.weights import ENV_WEIGHTS, WEIGHTS_FILE, WEIGHTS_URL, cache_dir, resolve_weights
+from genmetrics.features.weights import ENV_WEIGHTS, WEIGHTS_FILE, WEIGHTS_URL, resolve_weights, weights_dir
 
 
 def sha256(path):
@@ -19,7 +19,7 @@ def sha256(path):
 
 def test_cache_dir_honours_torch_home(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
-    assert cache_dir() == tmp_path / "th" / "hub" / "checkpoints"
+    assert weights_dir() == tmp_path / "th" / "hub" / "checkpoints"
 
 
 def test_download_from_url_checks_hash_and_caches(tmp_path, monkeypatch, weights):

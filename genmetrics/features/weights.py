@@ -52,7 +52,7 @@ VGG16 = WeightsSpec("the VGG16 weights", "https://download.pytorch.org/models/vg
                     "vgg16-397923af.pth", "397923af", "GENMETRICS_VGG16_WEIGHTS")
 
 
-def cache_dir() -> Path:
+def weights_dir() -> Path:
     """torch.hub's checkpoint folder: honours ``$TORCH_HOME`` and ``$XDG_CACHE_HOME``."""
     import torch.hub
 
@@ -80,7 +80,7 @@ def is_canonical(sha256: str) -> bool:
 def _offline_message(spec: WeightsSpec, url: str, reason: str, option: str) -> str:
     return (f"cannot download {spec.what} from {url} ({reason}). Fetch that file on a machine with network "
             f"access, then either pass {option} PATH or set {spec.env}=PATH; or put it in "
-            f"{cache_dir() / spec.file}")
+            f"{weights_dir() / spec.file}")
 
 
 def download(url: str, dest: Path, sha256_prefix: str | None, progress: bool = True,
@@ -120,7 +120,7 @@ def resolve_weights(weights: str | os.PathLike | None = None, progress: bool = T
         if not path.is_file():
             raise GenmetricsError(f"weights file {path} (from {source}) does not exist")
         return path
-    cached = cache_dir() / spec.file
+    cached = weights_dir() / spec.file
     if cached.is_file():
         return cached
     if shutil.disk_usage(cached.parent if cached.parent.exists() else Path.home()).free < 800 << 20:
@@ -149,3 +149,6 @@ def state_dict_mismatch(module, state: dict, network: str = "the network") -> st
         if shape != tuple(value.shape):
             return f"{key} has shape {shape} in the file but {tuple(value.shape)} in {network}"
     return None
+
+
+cache_dir = weights_dir  # the former name (genmetrics.cache.cache_dir is the statistics cache)

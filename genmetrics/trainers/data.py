@@ -217,7 +217,7 @@ def export_data(name: str, out: str | Path, *, split: str = "train", image_size:
     to a folder of PNGs or a uint8 NHWC .npz/.npy; toy mixtures (``ring8``, ``grid25``) as ``n`` points
     (default 2,500) drawn with ``seed`` to a float32 (N, 2) .npy. An existing file is replaced only with
     ``force``; a folder must be new or empty."""
-    from .generator import check_new_folder, save_images
+    from ..data.writers import check_new_folder, save_images
 
     out = Path(out)
     suffix = out.suffix.lower()

@@ -20,7 +20,8 @@ from ..defaults import DEFAULTS
 from ..metrics.registry import GENERATED_LOGITS, POINTS, REFERENCE_STATISTICS, get_metric, metric_names
 from ..metrics.scores import details, needed, scores
 from ..stats import Statistics, load_statistics, save_statistics
-from .generator import LoadedGenerator, sample_noise, save_png, to_uint8_nhwc
+from ..data.writers import save_png, to_uint8_nhwc
+from .generator import LoadedGenerator, sample_noise
 from .seeding import EVAL, FIXED, REFERENCE, derive_generator, derive_seed
 
 REF_CACHE = "eval_ref_stats.npz"
@@ -39,7 +40,7 @@ def train_metrics(kind: str) -> list[str]:
     return points if kind == "toy" else [n for n in names if n not in points]
 
 
-def generate(run, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+def generate_samples(run, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``n`` samples of the current generator in eval mode (batch-size independent), then back to train."""
     z, labels = sample_noise(n, run.config.z_dim, seed, num_classes=run.config.num_classes)
     try:
@@ -52,10 +53,10 @@ def generate(run, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]
     return out, labels
 
 
-def evaluate(run) -> dict:
+def evaluate_run(run) -> dict:
     """One evaluation of the current generator (see the module docstring)."""
     cfg = run.config
-    samples, _ = generate(run, cfg.eval_n, derive_seed(cfg.seed, EVAL))
+    samples, _ = generate_samples(run, cfg.eval_n, derive_seed(cfg.seed, EVAL))
     names = train_metrics(cfg.kind)
     if cfg.kind == "toy":  # every value and detail (mode coverage's per-mode counts) goes to metrics.jsonl
         found = details(names, run.data.mixture, samples, device=cfg.device)
@@ -132,7 +133,7 @@ def write_sample_grid(run, path: Path) -> None:
     """The grid (or scatter plot) of the fixed noise at the current step."""
     cfg = run.config
     if cfg.kind == "toy":
-        points, _ = generate(run, DEFAULTS.toy_samples, derive_seed(cfg.seed, FIXED))  # PacGAN plots 2,500 points
+        points, _ = generate_samples(run, DEFAULTS.toy_samples, derive_seed(cfg.seed, FIXED))  # PacGAN plots 2,500 points
         save_png(path, scatter(points.numpy(), run.data.mixture))
         return
     classes = cfg.num_classes or 0

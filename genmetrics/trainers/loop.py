@@ -24,7 +24,7 @@ from .checkpoint import (BEST, FOR_RESUMING, LATEST, checkpoint_dir, config_of, 
                          save_checkpoint)
 from .config import TrainConfig, resolve_config, resume_config, write_config
 from .data import open_training_data
-from .evaluate import evaluate, is_better, write_sample_grid
+from .evaluate import evaluate_run, is_better, write_sample_grid
 from .families import get_family
 from .nets import build_discriminator, build_generator
 from .seeding import STEP, derive_generator, global_rng_state, seed_global, set_global_rng_state
@@ -228,7 +228,7 @@ def train(model: str | None, data: str | None, out: str | Path, *, resume: bool 
         save_checkpoint(latest, run.payload())
 
     def run_evaluation():
-        result = evaluate(run)
+        result = evaluate_run(run)
         run.last_eval = {"step": run.step, **result}
         log.write({"step": run.step, "time": round(time.monotonic() - started, 3), "eval": result})
         if is_better(result, run.best):
