@@ -1,8 +1,28 @@
 """Helpers shared by the tests."""
 import numpy as np
+from click.testing import CliRunner
+
+from genmetrics.cli import cli
 
 
 def relative_error(ours, reference) -> float:
     """max |ours - reference| / max |reference|: robust where single features are near zero."""
     ours, reference = np.asarray(ours, np.float64), np.asarray(reference, np.float64)
     return float(np.abs(ours - reference).max() / np.abs(reference).max())
+
+
+def run(*args):
+    """The CLI in-process: (exit code, stdout, stderr)."""
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def fails_cleanly(args, *fragments) -> str:
+    """Exit code 2, one line on stderr naming the problem, no traceback; returns that line."""
+    code, out, err = run(*args)
+    assert code == 2, (code, out, err)
+    lines = [line for line in err.splitlines() if line.startswith("genmetrics: error:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]

@@ -9,37 +9,20 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 
 import genmetrics
 from genmetrics import GenmetricsError, load_generator
-from genmetrics.cli import cli
 from genmetrics.features.inception import FIDInceptionV3
 from genmetrics.features.registry import load_extractor
 from genmetrics.testing import synthetic_images, write_image_folder
 from genmetrics.trainers import train
 from genmetrics.trainers.checkpoint import read_checkpoint, save_checkpoint
+from tests.helpers import fails_cleanly, run
 
 TINY_TOY = dict(g_width=16, g_depth=2, d_width=16, d_depth=2, batch_size=16, sample_every=0, checkpoint_every=0,
                 log_every=1, device="cpu", eval_every=0, z_dim=2)
 TINY_IMAGE = dict(image_size=16, g_width=8, d_width=8, batch_size=8, sample_every=0, checkpoint_every=0,
                   log_every=1, device="cpu", z_dim=8)
-
-
-def run(*args):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    return result.exit_code, result.stdout, result.stderr
-
-
-def fails_cleanly(args, *fragments) -> str:
-    """Exit code 2, one line on stderr naming the problem, no traceback; returns that line."""
-    code, out, err = run(*args)
-    assert code == 2, (code, out, err)
-    lines = [line for line in err.splitlines() if line.startswith("genmetrics: error:")]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

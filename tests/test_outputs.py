@@ -8,32 +8,16 @@ import stat
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import genmetrics
 from genmetrics import GenmetricsError
 from genmetrics._io import atomic_write, check_output
 from genmetrics.cache import CacheWarning
-from genmetrics.cli import cli
 from genmetrics.features.compute import Features, save_features
 from genmetrics.features.extract import FeatureStream
 from genmetrics.stats import Statistics, load_statistics, save_statistics
 from genmetrics.testing import synthetic_images, write_image_folder
-
-
-def run(*args):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    return result.exit_code, result.stdout, result.stderr
-
-
-def fails_cleanly(args, *fragments):
-    """Exit code 2, one line on stderr naming the problem, no traceback."""
-    code, out, err = run(*args)
-    assert code == 2, (code, out, err)
-    lines = [line for line in err.splitlines() if line.startswith("genmetrics: error:")]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+from tests.helpers import fails_cleanly, run
 
 
 def no_extraction(monkeypatch):
