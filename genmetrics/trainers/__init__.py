@@ -14,7 +14,7 @@ from .data import open_training_data
 from .generator import LoadedGenerator, load_generator, sample_noise, write_samples
 from .loop import TrainingInterrupted, TrainResult, prepare, train
 
-MODELS = ("gan", "dcgan", "lsgan", "wgan", "wgan-gp", "acgan", "unrolled")
+MODELS = tuple(sorted(FAMILIES))  # every registered family (trainers/families.py imports them all)
 
 __all__ = ["FAMILIES", "MODELS", "Family", "LoadedGenerator", "TrainConfig", "TrainResult", "TrainingInterrupted",
            "get_family", "load_generator", "open_training_data", "prepare", "sample_noise", "train",
