@@ -123,8 +123,9 @@ def gather_array(array, like=None):
     template = array if array is not None else like
     shape, dtype = template.shape[1:], template.dtype
     local_rows = torch.from_numpy(np.ascontiguousarray(array if array is not None else template[:0]))
-    gathered = gather_rows(local_rows.reshape(len(local_rows), -1), int(np.prod(shape, dtype=np.int64)),
-                           local_rows.dtype)
+    width = int(np.prod(shape, dtype=np.int64))
+    # reshape to an explicit width: (0, -1) is ambiguous for a rank with no rows
+    gathered = gather_rows(local_rows.reshape(len(local_rows), width), width, local_rows.dtype)
     return gathered.numpy().reshape(-1, *shape).astype(dtype, copy=False)
 
 

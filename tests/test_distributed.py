@@ -77,8 +77,8 @@ def test_sampling_and_sweeps_shard_the_seeds(tmp_path, real_dir, weights):
     train("dcgan", "digits", tmp_path / "run", steps=1, progress=False, **TINY_IMAGE)
     torch.jit.script(TinyGenerator()).save(str(tmp_path / "G.pt"))
     sweep = ["sweep", tmp_path / "G.pt", "--z-dim", "8", "--ref", real_dir, "--truncation", "1,0.5", "-n", "7",
-             "--batch-size", "2", "--metrics", "fid,is", "--splits", "2", "--dims", "64", "--weights", weights,
-             "--json", "-q"]
+             "--sample-batch-size", "2", "--batch-size", "3", "--metrics", "fid,is", "--splits", "2", "--dims", "64",
+             "--weights", weights, "--json", "-q"]
     rows = []
     for distributed in (False, True):
         sample = ["sample", tmp_path / "run", "-n", "7", "--batch-size", "2", "--device", "cpu"]
@@ -90,6 +90,11 @@ def test_sampling_and_sweeps_shard_the_seeds(tmp_path, real_dir, weights):
     assert sorted(p.name for p in (tmp_path / "png1").iterdir()) == [f"{i:06d}.png" for i in range(7)]
     for i in range(7):
         assert (tmp_path / "png0" / f"{i:06d}.png").read_bytes() == (tmp_path / "png1" / f"{i:06d}.png").read_bytes()
-    for single, sharded in zip(*rows):
+    # one generator batch of 7: rank 1 has no samples at all, and the rows are still the single-process ones
+    at = sweep.index("--sample-batch-size")
+    rows.append(json_of(genmetrics_run(sweep[:at] + sweep[at + 2:], True)))
+    for single, sharded in zip(rows[0], rows[2]):
+        assert sharded["fid"] == pytest.approx(single["fid"], rel=1e-10)
+    for single, sharded in zip(*rows[:2]):
         assert sharded["fid"] == pytest.approx(single["fid"], rel=1e-10)  # float64 sums in another order
         assert sharded["inception_score"] == single["inception_score"]  # same logits in the same order
