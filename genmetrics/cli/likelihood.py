@@ -4,7 +4,8 @@ from __future__ import annotations
 import click
 
 from ..defaults import DEFAULTS, option_help
-from ..metrics.parzen import SEARCH_MODES, parse_sigma_grid, parzen_log_likelihood
+from ..metrics._parzen_inputs import parse_sigma_grid
+from ..metrics.parzen import SEARCH_MODES, parzen_log_likelihood
 from .common import cli, emit, friendly_errors, json_option, option, quiet_option
 
 

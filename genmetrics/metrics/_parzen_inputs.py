@@ -265,3 +265,14 @@ def check_options(n, batch_size, sigma, sigma_grid, sigma_search, default_grid, 
     if sigma_search == "refine" and len(grid) < 2:
         raise GenmetricsError("--sigma-search refine needs a grid of at least 2 sigmas to bracket the best")
     return grid
+
+
+def parse_sigma_grid(text: str | None) -> tuple | None:
+    """``"lo:hi:n"`` (``--sigma-grid``) -> (lo, hi, n); None stays None (the default grid)."""
+    if text is None:
+        return None
+    try:
+        lo, hi, count = text.split(":")
+        return float(lo), float(hi), int(count)
+    except ValueError:
+        raise GenmetricsError(f"--sigma-grid must be lo:hi:n such as 0.1:1:10, got {text!r}") from None

@@ -294,13 +294,3 @@ def parzen_log_likelihood(samples, test, valid=None, sigma: float | None = None,
         sigma_search=search, tuned_on_test=sigma is None and tune_set is test_set, gray=gray,
         inputs={role: points.name for role, points in sets.items()}, **extra)
 
-
-def parse_sigma_grid(text: str | None) -> tuple | None:
-    """``"lo:hi:n"`` (``--sigma-grid``) -> (lo, hi, n); None stays None (the default grid)."""
-    if text is None:
-        return None
-    try:
-        lo, hi, count = text.split(":")
-        return float(lo), float(hi), int(count)
-    except ValueError:
-        raise GenmetricsError(f"--sigma-grid must be lo:hi:n such as 0.1:1:10, got {text!r}") from None
