@@ -236,7 +236,7 @@ def test_train_summary_next_step_works_for_toy_runs(tmp_path, monkeypatch):
 
 
 def test_train_summary_next_step_for_image_runs():
-    from genmetrics.cli import _train_summary
+    from genmetrics.cli.generators import _train_summary
     from genmetrics.trainers.loop import TrainResult
 
     result = TrainResult("runs/d", 2, 2, "runs/d/checkpoints/latest.pt", None, None, False, 1.0, "image", "digits")
