@@ -291,6 +291,18 @@ def test_cli_end_to_end(tmp_path):
         assert len(lines) == 1 and lines[0].startswith("genmetrics: error:"), (args, result.output)
 
 
+def test_set_none_is_a_choice_where_none_is_one_and_unset_elsewhere():
+    # `--set d_norm=none` used to come back as None, which resolve_config drops as "not given": the run
+    # silently kept batch norm in D.
+    from genmetrics.trainers.config import parse_setting
+
+    assert parse_setting("d_norm=none") == ("d_norm", "none")
+    assert parse_setting("d_norm=None") == ("d_norm", "none")
+    assert parse_setting("clip_value=none") == ("clip_value", None)
+    config = prepare("dcgan", "digits", "unused", d_norm=parse_setting("d_norm=none")[1], **TINY_IMAGE)[0]
+    assert config.d_norm == "none"
+
+
 def test_offline_first_run_train_sample_parzen_on_held_out_digits(digits_run, tmp_path):
     """The README's offline path: a digits run, its samples, held-out digits from `genmetrics data`, and
     `genmetrics parzen` of the samples on them; nothing downloaded."""

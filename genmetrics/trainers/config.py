@@ -138,8 +138,11 @@ def parse_setting(text: str) -> tuple[str, object]:
         raise GenmetricsError(f"--set {text!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(types))}")
     raw = raw.strip()
     if raw.lower() in ("none", "null"):
+        if raw.lower() in CHOICES.get(key, ()):  # d_norm=none: a choice (no normalisation), not "unset"
+            return key, raw.lower()
         return key, None
     kind = str(types[key])
+
     try:
         if kind.startswith("bool"):
             if raw.lower() not in ("true", "false", "1", "0"):
