@@ -18,7 +18,7 @@ from genmetrics import GenmetricsError, load_generator
 from genmetrics.cli import cli
 from genmetrics.metrics.modes import mode_coverage
 from genmetrics.testing import synthetic_images, write_image_folder
-from genmetrics.trainers import MODELS, TrainingInterrupted, prepare, sample_noise, train
+from genmetrics.trainers import FAMILIES, MODELS, TrainingInterrupted, prepare, sample_noise, train
 from genmetrics.trainers.checkpoint import read_checkpoint
 from genmetrics.trainers.evaluate import evaluate_run
 from genmetrics.trainers.loop import TrainingState
@@ -38,7 +38,7 @@ def tiny(kind: str, model: str, **extra) -> dict:
     options = dict(TINY_IMAGE if kind == "image" else TINY_TOY)
     if model == "unrolled":
         options["unroll_steps"] = 2
-    if model == "acgan" or model == "unrolled":
+    if model in ("acgan", "cgan", "sgan", "infogan", "unrolled"):
         options["batch_size"] = 10 if kind == "image" else 16
     return {**options, **extra}
 
@@ -77,13 +77,14 @@ def test_every_model_trains_on_digits(tmp_path, model):
     assert set(payload["rng"]) >= {"torch", "numpy", "python", "data"}
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", [m for m in MODELS if "toy" in FAMILIES[m].kinds])
 def test_every_model_trains_on_toy_data(tmp_path, model):
     train(model, "ring8", tmp_path / "run", steps=2, progress=False, **tiny("toy", model))
     generator = load_generator(tmp_path / "run")
     points, labels = generator.sample(20, seed=1)
     assert points.shape == (20, 2) and torch.isfinite(points).all()
-    assert (labels is not None) == (model == "acgan")
+    assert (labels is not None) == bool(generator.num_classes)  # class-conditional (acgan, cgan) or a code
+    assert (generator.num_classes is not None) == FAMILIES[model].conditional or model == "infogan"
 
 
 @pytest.mark.parametrize("model,data", [("dcgan", "digits"), ("wgan-gp", "ring8"), ("unrolled", "ring8"),

@@ -100,7 +100,7 @@ def train_command(model, out, lr, settings, resume, dry_run, as_json, quiet, dat
 @option("sample_seed", "--seed")
 @option("sample_batch_size", "--batch-size")
 @click.option("--truncation", type=float, default=None, help="Redraw latent entries with |z| > T (truncation trick).")
-@click.option("--class", "class_index", type=int, default=None, help="Only this class (acgan).")
+@click.option("--class", "class_index", type=int, default=None, help="Only this class (acgan, cgan; infogan: this categorical code).")
 @option("device")
 @json_option
 @friendly_errors

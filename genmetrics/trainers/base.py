@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..errors import GenmetricsError
+
 
 # Filled by the family modules as they are imported; families.py imports them all and looks them up.
 FAMILIES: dict[str, "Family"] = {}
@@ -22,6 +24,15 @@ def register(cls):
     return cls
 
 
+def lookup_family(name: str) -> "Family":
+    """The registered family ``name``; a GenmetricsError listing the choices otherwise (families.py imports
+    every family first; modules the families import, such as nets.py, use this to avoid a cycle)."""
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise GenmetricsError(f"unknown model {name!r}: choose one of {', '.join(sorted(FAMILIES))}") from None
+
+
 class Family:
     """One GAN family: defaults + losses. Subclasses override what differs; ``run`` in the hooks is the
     loop's TrainingState (loop.py), which imports this module."""
@@ -30,14 +41,49 @@ class Family:
     citation: str = ""
     # Image architecture: "conv" (DCGAN-style, Radford et al. 2015) or "mlp" (Goodfellow et al. 2014).
     arch: str = "conv"
-    # Class-conditional generator and auxiliary classifier (ACGAN).
+    # Class-conditional generator (ACGAN, cgan); with conditional_discriminator D also takes the class as
+    # an input (cgan), otherwise a conditional family's D predicts it (ACGAN's auxiliary classifier).
     conditional: bool = False
+    conditional_discriminator: bool = False
     # Hyperparameters (TrainConfig field names) for image data and for 2-D toy data.
     image_defaults: dict = {}
     toy_defaults: dict = {}
+    # The data kinds it trains on ("image", "toy").
+    kinds: tuple = ("image", "toy")
+    # What it measures itself (Family.measure), for the README and docs/trainers.md.
+    measures: str = ""
 
     def check(self, config) -> None:
         """GenmetricsError for settings this family cannot train with."""
+
+    def generator_classes(self, values: dict, data) -> int | None:
+        """How many classes G is conditioned on (one-hot, appended to z; sampled uniformly): the data's
+        classes for a conditional family; InfoGAN's categorical code. ``values``: the config so far."""
+        return data.num_classes if self.conditional else None
+
+    def discriminator_outputs(self, config) -> int:
+        """Columns of D's output: the real/fake score, then class logits for a conditional family (ACGAN)."""
+        return 1 + (config.num_classes or 0)
+
+    def generator_net(self, config):
+        """A generator module of the family's own (None: nets.py's architecture for the data kind)."""
+        return None
+
+    def discriminator_net(self, config):
+        """A discriminator module of the family's own (None: nets.py's)."""
+        return None
+
+    def initial_state(self, config) -> dict:
+        """State the family carries across steps (BEGAN's k_t); saved in checkpoints as plain values."""
+        return {}
+
+    def before_step(self, run) -> None:
+        """Hook before each training step (ProGAN sets its level of detail here, from the step alone)."""
+
+    def measure(self, run, final: bool) -> dict:
+        """The family's own measure of success (SGAN: test accuracy), logged with each evaluation and,
+        with ``final``, at the end of a run; {} when it has none."""
+        return {}
 
     def discriminator_loss(self, run, real, labels, gen: torch.Generator):
         """(loss to minimise, {name: float}) for one discriminator/critic update."""

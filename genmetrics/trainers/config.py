@@ -35,7 +35,8 @@ class TrainConfig:
     data_root: str | None = None
     image_size: int | None = None
     channels: int | None = None
-    num_classes: int | None = None
+    num_classes: int | None = None     # classes G is conditioned on (acgan, cgan; infogan's categorical code)
+    data_classes: int | None = None    # classes of the data's labels (sgan's classifier, family measures)
     n_train: int | None = None
     z_dim: int = 100
     g_width: int = 64                  # conv: channels of the last generator block; mlp: hidden units
@@ -59,6 +60,17 @@ class TrainConfig:
     gp_lambda: float | None = None     # wgan-gp gradient penalty weight
     r1_gamma: float = 0.0              # R1 penalty on real data (Mescheder et al. 2018) for the BCE losses
     unroll_steps: int | None = None    # unrolled: discriminator steps unrolled into the generator loss
+    labels: int | None = None          # sgan: labelled training examples kept (balanced over the classes)
+    info_categories: int | None = None  # infogan: size of the categorical code
+    info_continuous: int | None = None  # infogan: continuous codes, Unif(-1, 1)
+    info_lambda: float | None = None   # infogan: weight of the mutual-information term
+    margin: float | None = None        # ebgan: the hinge margin m on the fakes' energy
+    pt_weight: float | None = None     # ebgan: weight of the pull-away term
+    ae_code: int | None = None         # ebgan/began: the autoencoder discriminator's embedding size
+    began_gamma: float | None = None   # began: the diversity ratio gamma = E L(G(z)) / E L(x)
+    lambda_k: float | None = None      # began: learning rate of k_t
+    drift: float | None = None         # progan: weight of the drift term E[D(x)^2]
+    phase_images: int | None = None    # progan: images per fade-in and per stabilisation phase
     eval_every: int = 0                # 0: no evaluation while training
     eval_n: int = 2000
     eval_ref: str | None = None        # folder or statistics npz; None: the training data
@@ -175,8 +187,8 @@ def resolve_config(model: str, data, out: str | Path, overrides: dict) -> TrainC
         values.pop("steps", None)
     values.update(user)
     values.update(model=model, data=data.name, out=str(out), kind=data.kind, image_size=data.image_size,
-                  channels=data.channels, num_classes=data.num_classes if family.conditional else None,
-                  n_train=data.n_train)
+                  channels=data.channels, num_classes=family.generator_classes(values, data),
+                  data_classes=data.num_classes, n_train=data.n_train)
     if family.conditional and not data.num_classes:
         raise GenmetricsError(f"--data {data.name}: {model} needs class labels; give a folder with one "
                               f"subfolder per class, a labelled dataset (digits, mnist, ...) or toy data")
@@ -208,6 +220,9 @@ def check_config(config: TrainConfig) -> None:
     if config.pack > 1 and config.num_classes:
         raise GenmetricsError("pack > 1 cannot be combined with a class-conditional model (acgan)")
     family = get_family(config.model)
+    if config.kind not in family.kinds:
+        raise GenmetricsError(f"{config.model} trains on {' or '.join(k + ' data' for k in family.kinds)}, "
+                              f"not on {config.data} ({config.kind} data)")
     if config.r1_gamma and type(family).discriminator_loss is not Family.discriminator_loss:
         raise GenmetricsError(f"r1_gamma applies to the cross-entropy losses (gan, dcgan, unrolled), "
                               f"not to {config.model}")

@@ -56,7 +56,7 @@ def sample_noise(n: int, z_dim: int, seed: int = DEFAULTS.sample_seed, *, trunca
 class LoadedGenerator:
     """A trained generator: ``g(z)`` -> images in [-1, 1] (N, C, H, W), or points (N, 2) for toy data.
 
-    Attributes: ``z_dim``, ``num_classes`` (acgan, else None), ``kind`` ("image" or "toy"),
+    Attributes: ``z_dim``, ``num_classes`` (acgan, cgan; infogan's categorical code; else None), ``kind`` ("image" or "toy"),
     ``image_size``, ``channels``, ``config`` (TrainConfig), ``step``, ``device``.
     """
 
@@ -76,7 +76,7 @@ class LoadedGenerator:
 
     @torch.no_grad()
     def __call__(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Generate from ``z`` (N, z_dim); ``labels`` (N,) for acgan (default: 0, 1, ..., K-1, 0, ...)."""
+        """Generate from ``z`` (N, z_dim); ``labels`` (N,) for acgan/cgan/infogan (default: 0, 1, ..., K-1, 0, ...)."""
         z = torch.as_tensor(z, dtype=torch.float32)
         if z.dim() != 2 or z.shape[1] != self.z_dim:
             raise GenmetricsError(f"z must have shape (N, {self.z_dim}), got {tuple(z.shape)}")
@@ -96,7 +96,7 @@ class LoadedGenerator:
         if n < 0 or batch_size < 1 or start < 0:
             raise GenmetricsError("-n and --batch-size must be at least 1")
         if class_index is not None and not self.num_classes:
-            raise GenmetricsError(f"--class needs a class-conditional model (acgan); this is {self.config.model}")
+            raise GenmetricsError(f"--class needs a class-conditional model (acgan, cgan) or infogan; this is {self.config.model}")
         z, labels = sample_noise(n, self.z_dim, seed, truncation=truncation, num_classes=self.num_classes,
                                  start=start)
         if class_index is not None:

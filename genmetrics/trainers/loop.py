@@ -50,6 +50,7 @@ class TrainResult:
     seconds: float
     kind: str = "image"  # "image" or "toy": what the generator makes (and so how to sample it)
     data: str = ""
+    measures: dict | None = None  # the family's own measure at the end (Family.measure), e.g. SGAN's accuracy
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -67,6 +68,7 @@ class TrainingState:
         self.step, self.batches_drawn, self.elapsed = 0, 0, 0.0
         self.best: dict | None = None
         self.last_eval: dict | None = None
+        self.family_state = self.family.initial_state(config)
 
     def _optimizer(self, net, lr):
         if self.config.optimizer == "rmsprop":
@@ -97,6 +99,7 @@ class TrainingState:
         cfg, family = self.config, self.family
         gen = derive_generator(cfg.seed, STEP, self.step)
         self.set_learning_rates()
+        family.before_step(self)
         for _ in range(cfg.n_critic):
             real, labels = self.data.batch(cfg.seed, self.batches_drawn, cfg.batch_size)
             self.batches_drawn += 1
@@ -119,7 +122,7 @@ class TrainingState:
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
                 "rng": {**global_rng_state(),
                         "data": self.data.order_state(self.config.seed, self.batches_drawn, self.config.batch_size)},
-                "best": self.best, "last_eval": self.last_eval}
+                "best": self.best, "last_eval": self.last_eval, "family_state": dict(self.family_state)}
 
     def load(self, payload: dict, path: Path) -> None:
         """Continue from the checkpoint ``payload`` read from ``path``."""
@@ -136,6 +139,7 @@ class TrainingState:
         self.step, self.elapsed = int(payload["step"]), float(payload["elapsed"])
         self.batches_drawn = int(payload["rng"]["data"]["batches_drawn"])
         self.best, self.last_eval = payload.get("best"), payload.get("last_eval")
+        self.family_state = dict(payload.get("family_state") or self.family.initial_state(self.config))
 
 
 class MetricsLog:
@@ -229,6 +233,9 @@ def train(model: str | None, data: str | None, out: str | Path, *, resume: bool 
 
     def run_evaluation():
         result = evaluate_run(run)
+        measures = run.family.measure(run, final=False)
+        if measures:
+            result["family"] = measures
         run.last_eval = {"step": run.step, **result}
         log.write({"step": run.step, "time": round(time.monotonic() - started, 3), "eval": result})
         if is_better(result, run.best):
@@ -264,13 +271,18 @@ def train(model: str | None, data: str | None, out: str | Path, *, resume: bool 
                 break
     if not stopped_early and config.eval_every and (run.last_eval or {}).get("step") != run.step:
         run_evaluation()
+    measures = None
+    if not stopped_early:
+        measures = run.family.measure(run, final=True) or None
+        if measures:
+            log.write({"step": run.step, "time": round(time.monotonic() - started, 3), "family": measures})
     if not (out / "samples" / f"step_{run.step:06d}.png").exists():
         write_sample_grid(run, out / "samples" / f"step_{run.step:06d}.png")
     checkpoint()
     if not config.eval_every and not stopped_early:
         save_checkpoint(best_path, run.payload())  # no evaluation: best.pt is the final checkpoint
     return TrainResult(str(out), run.step, config.steps, str(latest), run.best, run.last_eval, stopped_early,
-                       round(run.elapsed, 3), config.kind, config.data)
+                       round(run.elapsed, 3), config.kind, config.data, measures)
 
 
 def _postfix(logs: dict, last_eval: dict | None) -> str:

@@ -17,8 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .families import get_family
-from .config import TrainConfig
+from .base import lookup_family
 
 LEAK = 0.2  # LeakyReLU slope: Radford et al. 2015, Section 3.
 
@@ -104,20 +103,37 @@ class GeneratorNet(nn.Module):
 
 
 class DiscriminatorNet(nn.Module):
-    """x -> (N, outputs): column 0 the real/fake score, then class logits for ACGAN.
+    """x [+ labels] -> (N, outputs): column 0 the real/fake score, then class logits for ACGAN.
 
     With ``pack`` = m > 1 (PacGAN, Lin et al. 2018, Section 3) D scores groups of m consecutive samples,
     concatenated along the features (MLP) or channels (conv): (N, ...) -> (N / m, outputs).
+    With ``condition_classes`` = K (cgan) D also sees the class: its one-hot vector is concatenated to the
+    input, as K constant planes for a conv D (Mirza & Osindero 2014, Section 4.1: y is an input of D).
     """
 
-    def __init__(self, body: nn.Module, flatten: bool, pack: int = 1):
+    def __init__(self, body: nn.Sequential, flatten: bool, pack: int = 1, condition_classes: int = 0):
         super().__init__()
-        self.body, self.flatten, self.pack = body, flatten, pack
+        self.body, self.flatten, self.pack, self.condition_classes = body, flatten, pack, condition_classes
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _input(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         if self.pack > 1:
             x = x.reshape(x.shape[0] // self.pack, self.pack * x.shape[1], *x.shape[2:])
-        return self.body(x.flatten(1) if self.flatten else x)
+        if self.flatten:
+            x = x.flatten(1)
+        if self.condition_classes:
+            if labels is None:
+                raise ValueError("this discriminator is class-conditional: pass labels")
+            y = F.one_hot(labels.long(), self.condition_classes).to(x.dtype)
+            x = torch.cat([x, y.view(*y.shape, *([1] * (x.dim() - 2))).expand(-1, -1, *x.shape[2:])], dim=1)
+        return x
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.body(self._input(x, labels))
+
+    def features(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The activations before the output layer, (N, F): what feature matching compares (SGAN)."""
+        head = 1 if self.flatten else 2  # mlp: the last Linear; conv: the last Conv2d and the Flatten
+        return self.body[:-head](self._input(x, labels)).flatten(1)
 
 
 def init_weights(module: nn.Module, std: float) -> None:
@@ -134,11 +150,15 @@ def init_weights(module: nn.Module, std: float) -> None:
             nn.init.zeros_(m.bias)
 
 
-def _uses_mlp(config: TrainConfig) -> bool:
-    return config.kind == "toy" or get_family(config.model).arch == "mlp"
+def _uses_mlp(config) -> bool:
+    return config.kind == "toy" or lookup_family(config.model).arch == "mlp"
 
 
-def build_generator(config: TrainConfig) -> GeneratorNet:
+def build_generator(config) -> nn.Module:
+    """The generator a TrainConfig describes: the family's own (``Family.generator_net``) or nets.py's."""
+    own = lookup_family(config.model).generator_net(config)
+    if own is not None:
+        return own
     classes = config.num_classes or 0
     fan_in = config.z_dim + classes
     shape = (2,) if config.kind == "toy" else (config.channels, config.image_size, config.image_size)
@@ -154,16 +174,23 @@ def build_generator(config: TrainConfig) -> GeneratorNet:
     return net
 
 
-def build_discriminator(config: TrainConfig) -> DiscriminatorNet:
-    outputs = 1 + (config.num_classes or 0)
+def build_discriminator(config) -> nn.Module:
+    """The discriminator a TrainConfig describes: the family's own or nets.py's, with
+    ``Family.discriminator_outputs`` columns (and the class as an input for a conditional D)."""
+    family = lookup_family(config.model)
+    own = family.discriminator_net(config)
+    if own is not None:
+        return own
+    outputs = family.discriminator_outputs(config)
+    condition = (config.num_classes or 0) if family.conditional_discriminator else 0
     if _uses_mlp(config):
         fan_in = config.pack * (2 if config.kind == "toy" else config.channels * config.image_size ** 2)
-        body = mlp(fan_in, config.d_width, config.d_depth, outputs, batchnorm=config.d_norm == "batch",
+        body = mlp(fan_in + condition, config.d_width, config.d_depth, outputs, batchnorm=config.d_norm == "batch",
                    activation=config.d_activation, pieces=config.maxout_pieces)
-        net = DiscriminatorNet(body, flatten=True, pack=config.pack)
+        net = DiscriminatorNet(body, flatten=True, pack=config.pack, condition_classes=condition)
     else:
-        body = conv_discriminator(config.pack * config.channels, config.image_size, config.d_width, outputs,
-                                  config.d_norm)
-        net = DiscriminatorNet(body, flatten=False, pack=config.pack)
+        body = conv_discriminator(config.pack * config.channels + condition, config.image_size, config.d_width,
+                                  outputs, config.d_norm)
+        net = DiscriminatorNet(body, flatten=False, pack=config.pack, condition_classes=condition)
     init_weights(net, config.init_std)
     return net
