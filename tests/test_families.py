@@ -19,8 +19,8 @@ from .test_train import TINY_IMAGE, TINY_TOY, assert_same_weights, states
 pytest.importorskip("sklearn")  # digits come from scikit-learn
 pytest.importorskip("scipy")
 
-NEW = ["cgan"]
-EXTRA = {}  # per-family settings that keep a smoke run tiny
+NEW = ["cgan", "sgan"]
+EXTRA = {"sgan": dict(labels=20)}  # per-family settings that keep a smoke run tiny
 
 
 def tiny(model: str, kind: str = "image", **extra) -> dict:
@@ -102,3 +102,52 @@ def test_families_refuse_data_they_cannot_train_on(tmp_path):
     write_image_folder(tmp_path / "flat", synthetic_images(4, size=16, seed=3))
     with pytest.raises(GenmetricsError, match="class labels"):
         train("cgan", str(tmp_path / "flat"), tmp_path / "r", steps=1, progress=False, **tiny("cgan"))
+
+
+def test_sgan_unsupervised_loss_is_the_k_plus_1_softmax_with_the_fake_logit_at_zero():
+    from genmetrics.trainers.sgan import unsupervised_loss
+
+    gen = torch.Generator().manual_seed(0)
+    real, fake = torch.randn(6, 10, generator=gen) * 3, torch.randn(6, 10, generator=gen) * 3
+    zero = torch.zeros(6, 1)
+    p_fake_of_real = torch.softmax(torch.cat([real, zero], 1), 1)[:, -1]
+    p_fake_of_fake = torch.softmax(torch.cat([fake, zero], 1), 1)[:, -1]
+    expected = 0.5 * -(1 - p_fake_of_real).log().mean() + 0.5 * -p_fake_of_fake.log().mean()
+    torch.testing.assert_close(unsupervised_loss(real, fake), expected, rtol=1e-6, atol=0)  # float32 rounding
+    # Logits all log(1/K): Z = 1, D(x) = 1/2 on both: the loss is ln 2.
+    flat = torch.full((4, 10), float(np.log(0.1)))
+    assert unsupervised_loss(flat, flat).item() == pytest.approx(np.log(2), rel=1e-6)
+
+
+def test_sgan_reads_only_the_n_labels(tmp_path):
+    from genmetrics.trainers import prepare
+    from genmetrics.trainers.loop import TrainingState
+    from genmetrics.trainers.sgan import labelled_set
+
+    config, data, _ = prepare("sgan", "digits", tmp_path / "r", **tiny("sgan", steps=3))
+    runs = []
+    for scramble in (False, True):
+        state = TrainingState(config, data, torch.device("cpu"))
+        x, y = labelled_set(state)
+        assert len(y) == 20 and torch.bincount(y, minlength=10).tolist() == [2] * 10  # balanced
+        if scramble:  # every other label is wrong now: training must not notice
+            state.data = type(data)(data.name, data.kind, data.images, torch.zeros_like(data.labels), 10)
+        for _ in range(3):
+            state.train_step()
+        runs.append({k: v.clone() for k, v in state.D.state_dict().items()})
+    assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])
+    assert state.D(x[:2]).shape == (2, 10)  # K logits: no column for the fake class
+
+
+def test_sgan_reports_accuracy_beside_the_labels_only_classifier(tmp_path):
+    result = train("sgan", "digits", tmp_path / "run", steps=2, progress=False, **tiny("sgan"))
+    m = result.measures
+    assert m["labels"] == 20 and m["n_test"] == 150 and m["held_out"] == "digits test split"
+    assert 0 <= m["test_accuracy"] <= 1 and 0 <= m["labels_only_accuracy"] <= 1
+    final = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert final["family"] == m
+    with pytest.raises(GenmetricsError, match="--labels 5"):
+        train("sgan", "digits", tmp_path / "bad", steps=1, progress=False, **tiny("sgan", labels=5))
+    code, out, err = run_cli("train", "sgan", "--data", "digits", "--out", tmp_path / "d", "--labels", "30",
+                             "--dry-run")
+    assert code == 0 and json.loads(out)["labels"] == 30

@@ -53,6 +53,8 @@ def _train_summary(result) -> str:
 @click.option("--weights", default=None, type=click.Path(dir_okay=False), help="FID Inception weights for --eval-every.")
 @click.option("--sample-every", type=int, default=None, help="Write a sample grid every N steps; 0: only at the end.")
 @click.option("--checkpoint-every", type=int, default=None, help="Write checkpoints/latest.pt every N steps.")
+@click.option("--labels", type=int, default=None,
+              help="sgan: labelled training examples kept, balanced over the classes [default: 100].")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Any other setting shown by --dry-run, e.g. --set n_critic=3 (repeatable).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from checkpoints/latest.pt.")
