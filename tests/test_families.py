@@ -19,7 +19,7 @@ from .test_train import TINY_IMAGE, TINY_TOY, assert_same_weights, states
 pytest.importorskip("sklearn")  # digits come from scikit-learn
 pytest.importorskip("scipy")
 
-NEW = ["cgan", "sgan"]
+NEW = ["cgan", "sgan", "infogan"]
 EXTRA = {"sgan": dict(labels=20)}  # per-family settings that keep a smoke run tiny
 
 
@@ -151,3 +151,58 @@ def test_sgan_reports_accuracy_beside_the_labels_only_classifier(tmp_path):
     code, out, err = run_cli("train", "sgan", "--data", "digits", "--out", tmp_path / "d", "--labels", "30",
                              "--dry-run")
     assert code == 0 and json.loads(out)["labels"] == 30
+
+
+def test_infogan_information_bound_is_ln_k_for_a_perfect_q_and_zero_for_a_uniform_one():
+    from types import SimpleNamespace
+
+    from genmetrics.trainers.infogan import information_terms
+
+    config = SimpleNamespace(info_categories=10, info_continuous=2)
+    codes = torch.arange(20) % 10
+    cont = torch.rand(20, 2) * 2 - 1
+    perfect = torch.cat([torch.zeros(20, 1), 50 * torch.nn.functional.one_hot(codes, 10).float(), cont], 1)
+    mi_cat, mi_cont = information_terms(config, perfect, codes, cont)
+    assert mi_cat.item() == pytest.approx(np.log(10), abs=1e-6)  # exp(-50) terms vanish in float32
+    # Q's mean exactly right: ln 2 - ln sqrt(2 pi) per code (a fixed-variance Gaussian cannot do better).
+    assert mi_cont.item() == pytest.approx(2 * (np.log(2) - 0.5 * np.log(2 * np.pi)), abs=1e-6)
+    uniform = torch.cat([torch.zeros(20, 11), cont], 1)
+    assert information_terms(config, uniform, codes, cont)[0].item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_infogan_codes_are_uniform_and_sample_code_fixes_them(tmp_path):
+    from genmetrics.trainers.infogan import fix_codes_
+    from genmetrics.trainers.nets import uniform_codes
+
+    z = torch.randn(200_000, 3, generator=torch.Generator().manual_seed(0))
+    c = uniform_codes(z, 2)
+    # Unif(-1, 1): mean 0, variance 1/3; 4e-3 is about 3 standard errors at n = 200,000.
+    assert c.min() >= -1 and c.max() <= 1 and abs(c.mean()) < 4e-3 and abs(c.var() - 1 / 3) < 4e-3
+    fixed = uniform_codes(fix_codes_(torch.randn(5, 3), [0.5, None]), 2)
+    torch.testing.assert_close(fixed[:, 0], torch.full((5,), 0.5), rtol=0, atol=1e-6)
+    train("infogan", "digits", tmp_path / "run", steps=1, progress=False, **tiny("infogan"))
+    generator = load_generator(tmp_path / "run")
+    assert generator.num_classes == 10 and generator.z_dim == 8
+    a, labels = generator.sample(4, seed=1, code="3,-1,1")
+    b, _ = generator.sample(4, seed=1, code="3,1,-1")
+    assert labels.tolist() == [3] * 4 and not torch.allclose(a, b)
+    code, out, err = run_cli("sample", tmp_path / "run", "-n", "3", "-o", tmp_path / "c.npz", "--code", "2,*,0.5")
+    assert code == 0, err
+    with np.load(tmp_path / "c.npz") as data:
+        assert data["labels"].tolist() == [2, 2, 2]
+    for bad, fragment in (("12", "0..9"), ("1,2", "[-1, 1]"), ("1,0,0,0", "2 continuous"), ("x", "integer")):
+        with pytest.raises(GenmetricsError, match=fragment.replace("[", r"\[").replace(".", r"\.")):
+            generator.sample(2, code=bad)
+
+
+def test_infogan_reports_information_and_cluster_accuracy(tmp_path):
+    result = train("infogan", "digits", tmp_path / "run", steps=2, progress=False, **tiny("infogan"))
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all(r["losses"]["mi_categorical"] <= np.log(10) for r in records if "losses" in r)
+    m = result.measures
+    assert 0 < m["cluster_accuracy"] <= 1 and m["n_test"] == 150 and 1 <= m["categories_used"] <= 10
+    code, out, err = run_cli("sample", tmp_path / "run", "-n", "2", "-o", tmp_path / "x.npz", "--code", "1")
+    assert code == 0
+    with pytest.raises(GenmetricsError, match="--code fixes InfoGAN"):
+        train("dcgan", "digits", tmp_path / "dc", steps=1, progress=False, **TINY_IMAGE)
+        load_generator(tmp_path / "dc").sample(2, code="1")

@@ -103,10 +103,13 @@ def train_command(model, out, lr, settings, resume, dry_run, as_json, quiet, dat
 @option("sample_batch_size", "--batch-size")
 @click.option("--truncation", type=float, default=None, help="Redraw latent entries with |z| > T (truncation trick).")
 @click.option("--class", "class_index", type=int, default=None, help="Only this class (acgan, cgan; infogan: this categorical code).")
+@click.option("--code", default=None, metavar="C[,V1,...]",
+              help="infogan: fix the categorical code C and continuous codes V in [-1, 1] (* = random), e.g. 3,0.5,*.")
 @option("device")
 @json_option
 @friendly_errors
-def sample_command(run, n, output, force, sample_seed, sample_batch_size, truncation, class_index, device, as_json):
+def sample_command(run, n, output, force, sample_seed, sample_batch_size, truncation, class_index, code, device,
+                   as_json):
     """Draw N samples from RUN (a run folder: its best.pt, else latest.pt; or a .pt checkpoint).
 
     \b
@@ -114,11 +117,12 @@ def sample_command(run, n, output, force, sample_seed, sample_batch_size, trunca
       genmetrics sample runs/digits -n 1000 -o samples/             then: genmetrics fid ... samples/
       genmetrics sample runs/c10/checkpoints/latest.pt -n 50000 -o fake.npz --truncation 1.0
       genmetrics sample runs/ac -n 100 -o class3/ --class 3
+      genmetrics sample runs/info -n 64 -o c3.npz --code 3,-1,*      infogan: category 3, first code -1
       genmetrics sample runs/ring -n 2500 -o ring.npy               then: genmetrics modes ring.npy --data ring8
     """
     generator = load_generator(run, device=device)
     result = write_samples(generator, n, output, seed=sample_seed, batch_size=sample_batch_size,
-                           truncation=truncation, class_index=class_index, force=force)
+                           truncation=truncation, class_index=class_index, force=force, code=code)
     emit(result, as_json, f"wrote {result['n']} samples to {result['output']} ({result['format']}; "
                           f"{result['model']} on {result['data']}, step {result['step']}, seed {sample_seed})")
 

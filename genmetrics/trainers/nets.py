@@ -88,18 +88,31 @@ def conv_discriminator(channels: int, size: int, width: int, outputs: int, norm:
 
 
 class GeneratorNet(nn.Module):
-    """z (N, z_dim) [+ labels (N,)] -> images (N, C, H, W) in [-1, 1] or points (N, 2)."""
+    """z (N, z_dim) [+ labels (N,)] -> images (N, C, H, W) in [-1, 1] or points (N, 2).
 
-    def __init__(self, body: nn.Module, z_dim: int, num_classes: int | None, shape: tuple):
+    ``uniform_codes`` = u > 0 (infogan): the last u entries of z, N(0, 1), become Unif(-1, 1) codes
+    c = erf(z / sqrt 2) = 2 Phi(z) - 1 before the network, so that sampling, truncation and batch-size
+    independence stay those of plain Gaussian latents.
+    """
+
+    def __init__(self, body: nn.Module, z_dim: int, num_classes: int | None, shape: tuple, uniform_codes: int = 0):
         super().__init__()
         self.body, self.z_dim, self.num_classes, self.shape = body, z_dim, num_classes, tuple(shape)
+        self.uniform_codes = uniform_codes
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if self.uniform_codes:
+            z = torch.cat([z[:, :-self.uniform_codes], uniform_codes(z, self.uniform_codes)], dim=1)
         if self.num_classes:
             if labels is None:
                 raise ValueError("this generator is class-conditional: pass labels")
             z = torch.cat([z, F.one_hot(labels.long(), self.num_classes).to(z.dtype)], dim=1)
         return self.body(z).view(z.shape[0], *self.shape)
+
+
+def uniform_codes(z: torch.Tensor, u: int) -> torch.Tensor:
+    """The Unif(-1, 1) codes carried by the last ``u`` Gaussian entries of z (see GeneratorNet)."""
+    return torch.erf(z[:, -u:] / 2 ** 0.5)
 
 
 class DiscriminatorNet(nn.Module):
@@ -157,8 +170,11 @@ def _uses_mlp(config) -> bool:
 def build_generator(config) -> nn.Module:
     """The generator a TrainConfig describes: the family's own (``Family.generator_net``) or nets.py's."""
     own = lookup_family(config.model).generator_net(config)
-    if own is not None:
-        return own
+    return default_generator(config) if own is None else own
+
+
+def default_generator(config) -> GeneratorNet:
+    """nets.py's generator for the data kind and the family's ``arch``."""
     classes = config.num_classes or 0
     fan_in = config.z_dim + classes
     shape = (2,) if config.kind == "toy" else (config.channels, config.image_size, config.image_size)
