@@ -19,7 +19,7 @@ from .test_train import TINY_IMAGE, TINY_TOY, assert_same_weights, states
 pytest.importorskip("sklearn")  # digits come from scikit-learn
 pytest.importorskip("scipy")
 
-NEW = ["cgan", "sgan", "infogan"]
+NEW = ["cgan", "sgan", "infogan", "ebgan", "began"]
 EXTRA = {"sgan": dict(labels=20)}  # per-family settings that keep a smoke run tiny
 
 
@@ -206,3 +206,39 @@ def test_infogan_reports_information_and_cluster_accuracy(tmp_path):
     with pytest.raises(GenmetricsError, match="--code fixes InfoGAN"):
         train("dcgan", "digits", tmp_path / "dc", steps=1, progress=False, **TINY_IMAGE)
         load_generator(tmp_path / "dc").sample(2, code="1")
+
+
+def test_ebgan_pull_away_term_closed_form():
+    from genmetrics.trainers.ebgan import pull_away
+
+    assert pull_away(torch.eye(4) * 3).item() == pytest.approx(0.0, abs=1e-7)  # orthogonal: no pull
+    assert pull_away(torch.ones(5, 3)).item() == pytest.approx(1.0, abs=1e-6)  # one direction: cos^2 = 1
+    # Two vectors at 60 degrees (cos = 1/2): both ordered pairs count, mean cos^2 = 1/4.
+    s = torch.tensor([[1.0, 0.0], [0.5, 3 ** 0.5 / 2]])
+    assert pull_away(s).item() == pytest.approx(0.25, abs=1e-6)
+
+
+def test_ebgan_uses_an_autoencoder_and_the_margin(tmp_path):
+    from genmetrics.trainers.autoencoder import AutoencoderNet, reconstruction_error
+
+    train("ebgan", "digits", tmp_path / "run", steps=2, progress=False, **tiny("ebgan"))
+    records = [json.loads(line)["losses"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    for r in records:  # loss_d = E(x) + max(0, m - E(G(z))) with m = 1
+        assert r["loss_d"] == pytest.approx(r["energy_real"] + max(0.0, 1.0 - r["energy_fake"]), rel=1e-5)
+        assert 0 <= r["pull_away"] <= 1
+    net = AutoencoderNet(torch.nn.Identity(), torch.nn.Identity(), (1, 2, 2))
+    assert reconstruction_error(net, torch.randn(3, 1, 2, 2), 2).abs().max() == 0  # a perfect autoencoder
+
+
+def test_began_k_control_and_convergence_measure_follow_the_paper(tmp_path):
+    # lambda_k = 10 makes k_t reach its clip at 1 within two steps (the fakes' error starts far below gamma L(x)).
+    train("began", "digits", tmp_path / "run", steps=3, progress=False, **tiny("began", lambda_k=10.0))
+    records = [json.loads(line)["losses"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    k = 0.0
+    for r in records:
+        balance = 0.5 * r["loss_real"] - r["loss_g"]
+        k = min(max(k + 10.0 * balance, 0.0), 1.0)
+        assert r["k"] == pytest.approx(k, abs=1e-9)
+        assert r["m_global"] == pytest.approx(r["loss_real"] + abs(balance), abs=1e-9)
+    assert records[-1]["k"] == 1.0
+    assert states(tmp_path / "run")["family_state"] == {"k": 1.0}
