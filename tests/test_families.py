@@ -19,7 +19,7 @@ from .test_train import TINY_IMAGE, TINY_TOY, assert_same_weights, states
 pytest.importorskip("sklearn")  # digits come from scikit-learn
 pytest.importorskip("scipy")
 
-NEW = ["cgan", "sgan", "infogan", "ebgan", "began"]
+NEW = ["cgan", "sgan", "infogan", "ebgan", "began", "progan"]
 EXTRA = {"sgan": dict(labels=20)}  # per-family settings that keep a smoke run tiny
 
 
@@ -242,3 +242,52 @@ def test_began_k_control_and_convergence_measure_follow_the_paper(tmp_path):
         assert r["m_global"] == pytest.approx(r["loss_real"] + abs(balance), abs=1e-9)
     assert records[-1]["k"] == 1.0
     assert states(tmp_path / "run")["family_state"] == {"k": 1.0}
+
+
+def test_progan_grows_from_4x4_with_fade_ins():
+    from types import SimpleNamespace
+
+    from genmetrics.trainers.progan import level_at
+
+    config = SimpleNamespace(image_size=16, steps=10, batch_size=4, phase_images=None)  # 5 phases of 2 steps
+    assert [level_at(s, config) for s in range(10)] == [0, 0, 0, 0.5, 1, 1, 1, 1.5, 2, 2]
+    fixed = SimpleNamespace(image_size=16, steps=100, batch_size=4, phase_images=8)  # 2 steps a phase, then 16 px
+    assert level_at(3, fixed) == 0.5 and level_at(99, fixed) == 2
+
+
+def test_progan_fade_in_is_continuous_and_reals_match_the_level():
+    from genmetrics.trainers import prepare
+    from genmetrics.trainers.loop import TrainingState
+    from genmetrics.trainers.progan import minibatch_stddev, process_reals
+
+    config, data, _ = prepare("progan", "digits", "unused", **tiny("progan", steps=10))
+    state = TrainingState(config, data, torch.device("cpu"))
+    z = torch.randn(4, config.z_dim)
+    with torch.no_grad():
+        state.G.level.fill_(1.0)
+        stable = state.G(z)
+        state.G.level.fill_(1.0 + 1e-6)  # the 16x16 layers just start to fade in
+        fading = state.G(z)
+        state.G.level.fill_(0.0)
+        coarse = state.G(z)
+    assert stable.shape == (4, 1, 16, 16)
+    torch.testing.assert_close(fading, stable, rtol=0, atol=1e-4)  # alpha 1e-6 times outputs of order 1
+    assert torch.equal(coarse, coarse[..., ::4, ::4].repeat_interleave(4, 2).repeat_interleave(4, 3))  # 4x4 blocks
+    real = torch.rand(2, 1, 16, 16)
+    assert torch.equal(process_reals(real, 2.0), real)
+    pooled = torch.nn.functional.avg_pool2d(real, 4).repeat_interleave(4, 2).repeat_interleave(4, 3)
+    torch.testing.assert_close(process_reals(real, 0.0), pooled, rtol=0, atol=1e-6)
+    same = minibatch_stddev(torch.ones(8, 3, 4, 4))
+    assert same.shape == (8, 4, 4, 4) and same[:, 3].max() < 1e-3  # identical samples: std sqrt(1e-8)
+
+
+def test_progan_equalised_learning_rate_and_sizes(tmp_path):
+    from genmetrics.trainers.progan import EqualConv
+
+    layer = EqualConv(256, 64, 3)
+    assert layer.weight.std().item() == pytest.approx(1.0, abs=0.02)  # N(0, 1) storage
+    assert layer.scale == pytest.approx(np.sqrt(2 / (256 * 9)))       # He's constant at run time
+    with pytest.raises(GenmetricsError, match="4x4 by doubling"):
+        train("progan", "digits", tmp_path / "r", steps=1, progress=False, **tiny("progan", image_size=28))
+    with pytest.raises(GenmetricsError, match="image data"):
+        train("progan", "ring8", tmp_path / "t", steps=1, progress=False, **tiny("progan", kind="toy"))

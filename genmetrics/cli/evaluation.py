@@ -147,7 +147,7 @@ def run_evaluate(path1, path2, metrics, as_json, kwargs):
 @cli.command("eval")
 @click.argument("path1")
 @click.argument("path2")
-@click.option("--metrics", default=",".join(registry.metric_names("eval")), show_default=True,
+@click.option("--metrics", default=",".join(registry.default_metric_names("eval")), show_default=True,
               help=registry.choices_help("eval"))
 @metric_options
 @friendly_errors

@@ -19,7 +19,7 @@ from ..inputs import FEATURES, IMAGES, open_input
 from ..stats import Statistics
 from . import registry
 from .fid import _check_sample_size
-from .registry import GENERATED_LOGITS, REFERENCE_STATISTICS, get_metric
+from .registry import GENERATED_IMAGES, GENERATED_LOGITS, REFERENCE_IMAGES, REFERENCE_STATISTICS, get_metric
 from .scores import needed, protocol, scores, split_options
 
 
@@ -70,6 +70,9 @@ def evaluate(a, b, metrics=("fid",), *, dims: int = DEFAULTS.dims, bootstrap: in
                 "protocol": _protocol(result.to_dict(), dims, names, settings), "version": __version__}
 
     opened = [open_input(x, (IMAGES, FEATURES), PER_IMAGE) for x in (a, b)]  # a typo in b fails before a is read
+    on_pixels = set(needed(names, REFERENCE_IMAGES) + needed(names, GENERATED_IMAGES))
+    if on_pixels == set(names):  # only metrics on pixels (swd): no feature network
+        return _pixel_metrics(names, opened, settings, device, bootstrap)
     fa = _features(opened[0], dims, False, options)
     fb = _features(opened[1], dims, bool(needed(names, GENERATED_LOGITS)), options)
     xa, xb = fa.features, fb.features
@@ -78,11 +81,28 @@ def evaluate(a, b, metrics=("fid",), *, dims: int = DEFAULTS.dims, bootstrap: in
     if needed(names, REFERENCE_STATISTICS):  # the warning genmetrics fid gives for fewer images than dimensions
         for images, x in zip(opened, (xa, xb)):
             _check_sample_size(Statistics(np.zeros(x.shape[1]), np.zeros((0, 0)), len(x), source=images.name))
-    result = scores(names, fa, fb, settings, device)
+    result = scores(names, fa, fb, settings, device, images=opened)
     result.update(n1=len(xa), n2=len(xb), version=__version__,
                   protocol=_protocol(fa.protocol, xa.shape[1], names, settings))
     if bootstrap:
-        result["bootstrap"] = _bootstrap(names, fa, fb, settings, device, bootstrap, confidence)
+        result["bootstrap"] = _bootstrap([n for n in names if n not in on_pixels], fa, fb, settings, device,
+                                         bootstrap, confidence)
+        if on_pixels:
+            result["bootstrap"]["not_resampled"] = sorted(on_pixels)  # their images are not resampled
+    return result
+
+
+def _pixel_metrics(names, opened, settings: Options, device, bootstrap: int) -> dict:
+    """Metrics computed from the images' pixels alone (swd): no feature extraction, no bootstrap."""
+    if bootstrap:
+        raise GenmetricsError(f"--bootstrap resamples features; {', '.join(names)} work on pixels: drop --bootstrap")
+    from .scores import details
+
+    found = details(names, None, None, settings, device, images=opened)
+    result = {k: v for record in found.values() for k, v in record.items()}
+    n = [len(x.value) if hasattr(x.value, "__len__") else None for x in opened]
+    result.update(n1=n[0], n2=n[1], version=__version__,
+                  protocol={"features": "pixels", "resize": "none", "seed": settings.seed, "metrics": names, **protocol(names, settings)})
     return result
 
 

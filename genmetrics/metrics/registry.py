@@ -29,11 +29,15 @@ REFERENCE_STATISTICS = "reference_statistics"  # their mean and covariance (a st
 GENERATED_FEATURES = "generated_features"  # per-image features of the generated images
 GENERATED_LOGITS = "generated_logits"  # the classifier logits of the generated images
 POINTS = "points"  # 2-D points and the toy mixture they are scored against
-NEEDS = (REFERENCE_FEATURES, REFERENCE_STATISTICS, GENERATED_FEATURES, GENERATED_LOGITS, POINTS)
+REFERENCE_IMAGES = "reference_images"  # the real images' pixels, uint8 (a metric on pixels: swd)
+GENERATED_IMAGES = "generated_images"  # the generated images' pixels, uint8
+NEEDS = (REFERENCE_FEATURES, REFERENCE_STATISTICS, GENERATED_FEATURES, GENERATED_LOGITS, POINTS, REFERENCE_IMAGES,
+         GENERATED_IMAGES)
 
 PROVIDES = {
-    "eval": frozenset({REFERENCE_FEATURES, REFERENCE_STATISTICS, GENERATED_FEATURES, GENERATED_LOGITS}),
-    "sweep": frozenset(NEEDS),
+    "eval": frozenset({REFERENCE_FEATURES, REFERENCE_STATISTICS, GENERATED_FEATURES, GENERATED_LOGITS,
+                       REFERENCE_IMAGES, GENERATED_IMAGES}),
+    "sweep": frozenset({REFERENCE_FEATURES, REFERENCE_STATISTICS, GENERATED_FEATURES, GENERATED_LOGITS, POINTS}),
     "train": frozenset({REFERENCE_STATISTICS, GENERATED_FEATURES, GENERATED_LOGITS, POINTS}),
 }
 CONTEXTS = tuple(PROVIDES)
@@ -77,6 +81,7 @@ class Metric:
     unsourced: Mapping[str, str] = field(default_factory=dict)  # option -> why its default cites no source
     rank_by: tuple[str, ...] = ()  # keys compared in order to say which of two results is better
     note: str = ""  # shown after the name in the CLI's choices
+    by_name_only: bool = False  # left out of the default --metrics (swd: slow, and needs >= 16 px images)
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -98,7 +103,7 @@ _registry: dict[str, Metric] = {}
 
 
 def register_metric(name: str, keys, needs, compute: Callable, *, options=(), not_applicable=None,
-                    unsourced=None, rank_by=None, note: str = "") -> Metric:
+                    unsourced=None, rank_by=None, note: str = "", by_name_only: bool = False) -> Metric:
     """Add a metric; every field is checked here, so a mistake fails at import, not in a user's run."""
     def fail(why: str):
         raise GenmetricsError(f"register_metric({name!r}): {why}")
@@ -142,7 +147,7 @@ def register_metric(name: str, keys, needs, compute: Callable, *, options=(), no
     rank_by = tuple(rank_by) if rank_by is not None else tuple(k.name for k in ranked[:1])
     if not all(r in [k.name for k in ranked] for r in rank_by):
         fail(f"rank_by {rank_by} must name keys with a higher_is_better")
-    metric = Metric(name, keys, needs, compute, options, not_applicable, unsourced, rank_by, note)
+    metric = Metric(name, keys, needs, compute, options, not_applicable, unsourced, rank_by, note, by_name_only)
     _registry[name] = metric
     return metric
 
@@ -161,6 +166,11 @@ def metrics(context: str | None = None) -> tuple[Metric, ...]:
 
 def metric_names(context: str | None = None) -> tuple[str, ...]:
     return tuple(m.name for m in metrics(context))
+
+
+def default_metric_names(context: str) -> tuple[str, ...]:
+    """The metrics a context computes when none are named: all it offers but the ``by_name_only`` ones."""
+    return tuple(m.name for m in metrics(context) if not m.by_name_only)
 
 
 def get_metric(name: str) -> Metric:
