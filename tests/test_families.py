@@ -72,21 +72,28 @@ def test_class_fid_is_zero_for_the_real_images_and_positive_for_other_classes():
     images[60:] //= 4  # class 1 is darker than class 0
     labels = torch.tensor([0] * 60 + [1] * 60)
 
-    class Replay:  # "samples" of class c are the real images of class c (or of the other class)
-        num_classes = 2
+    def replay(swap):  # "samples" of class c are the real images of class c (or of the other class)
+        return lambda c: images[labels == (1 - c if swap else c)].float() / 127.5 - 1
 
-        def __init__(self, swap):
-            self.swap = swap
-
-        def sample(self, n, seed, class_index):
-            chosen = images[labels == (1 - class_index if self.swap else class_index)]
-            return chosen.float() / 127.5 - 1, None
-
-    same = class_fid(Replay(False), images, labels, extractor="_pool4", n_per_class=60, seed=0)
-    other = class_fid(Replay(True), images, labels, extractor="_pool4", n_per_class=60, seed=0)
+    same = class_fid(replay(False), 2, images, labels, extractor="_pool4")
+    other = class_fid(replay(True), 2, images, labels, extractor="_pool4")
     # Identical sets: FID 0 up to sqrtm's float64 error (1e-6 on values of order 1e-3..1e2).
     assert set(same) == {"0", "1"} and max(abs(v) for v in same.values()) < 1e-6
     assert min(other.values()) > 1.0
+
+
+def test_cgan_reports_per_class_fid_with_the_class_extractor(tmp_path, monkeypatch):
+    import genmetrics.trainers.cgan as cgan
+    from genmetrics.features.registry import register_extractor
+
+    register_extractor("_pool4", lambda device, weights: (lambda x: torch.nn.functional.adaptive_avg_pool2d(
+        x, 4).flatten(1)), size=16, normalize="unit", override=True)
+    monkeypatch.setattr(cgan, "CLASS_FID_EXTRACTOR", "_pool4")  # the digits classifier's place
+    monkeypatch.setattr(cgan, "PER_CLASS_N", 20)
+    result = train("cgan", "digits", tmp_path / "run", steps=1, progress=False, **tiny("cgan"))
+    fids = result.measures["class_fid"]
+    assert sorted(fids, key=int) == [str(c) for c in range(10)] and all(v > 0 for v in fids.values())
+    assert result.measures["class_fid_mean"] == pytest.approx(np.mean(list(fids.values())))
 
 
 def test_cluster_accuracy_matches_clusters_to_classes_one_to_one():

@@ -49,17 +49,11 @@ class CGAN(Family):
         if not final or run.config.kind != "image":
             return {}
         from ..features.registry import extractor_names
-        from .generator import LoadedGenerator
-        from .measures import class_fid
+        from .measures import class_fid, class_samples
 
         if CLASS_FID_EXTRACTOR not in extractor_names():
             return {"class_fid": None, "note": f"per-class FID needs the {CLASS_FID_EXTRACTOR!r} extractor"}
-        real, labels = run.data.images, run.data.labels
-        try:
-            generator = LoadedGenerator(run.G, run.config, run.step, run.device)
-            fids = class_fid(generator, real, labels, extractor=CLASS_FID_EXTRACTOR, n_per_class=PER_CLASS_N,
-                             seed=run.config.seed, device=run.config.device)
-        finally:
-            run.G.train()
+        fids = class_fid(lambda c: class_samples(run, c, PER_CLASS_N), run.config.num_classes, run.data.images,
+                         run.data.labels, extractor=CLASS_FID_EXTRACTOR, device=run.config.device)
         return {"class_fid": fids, "class_fid_mean": sum(fids.values()) / max(len(fids), 1),
                 "extractor": CLASS_FID_EXTRACTOR, "n_per_class": PER_CLASS_N}

@@ -65,25 +65,36 @@ def cluster_accuracy(clusters, labels) -> float:
     return float(counts[rows, cols].sum() / len(labels))
 
 
-def class_fid(generator, images: torch.Tensor, labels: torch.Tensor, *, extractor: str, n_per_class: int,
-              seed: int, device: str = "cpu", weights=None) -> dict:
-    """{class: FID} of ``generator``'s samples of each class against ``images`` (uint8 NCHW) of that class,
-    in the features of ``extractor``; classes with fewer than 2 real images are left out."""
+def class_fid(sample, num_classes: int, images: torch.Tensor, labels: torch.Tensor, *, extractor: str,
+              device: str = "cpu", weights=None) -> dict:
+    """{class: FID} of ``sample(c)`` (generated images of class c in [-1, 1], NCHW) against ``images``
+    (uint8 NCHW) of that class, in the features of ``extractor``; classes with under 2 real images are
+    left out."""
     from ..data.writers import to_uint8_nhwc
     from ..features.compute import compute_features
     from ..metrics.fid import frechet_distance
 
     options = dict(extractor=extractor, device=device, weights=weights, progress=False, cache=False)
     result = {}
-    for c in range(int(generator.num_classes)):
+    for c in range(int(num_classes)):
         real = images[labels == c]
         if len(real) < 2:
             continue
-        fake, _ = generator.sample(n_per_class, seed, class_index=c)
         stats = []
-        for batch in (real.permute(0, 2, 3, 1).numpy(), to_uint8_nhwc(fake)):
+        for batch in (real.permute(0, 2, 3, 1).numpy(), to_uint8_nhwc(sample(c))):
             features = compute_features(torch.from_numpy(np.ascontiguousarray(batch)), logits=False, **options)
             x = np.asarray(features.features, np.float64)
             stats.append((x.mean(0), np.cov(x, rowvar=False)))
         result[str(c)] = float(frechet_distance(stats[0][0], stats[0][1], stats[1][0], stats[1][1]))
     return result
+
+
+@torch.no_grad()
+def class_samples(run, c: int, n: int) -> torch.Tensor:
+    """``n`` samples of class ``c`` from the run's generator in eval mode (fixed noise per class)."""
+    z = torch.randn(n, run.config.z_dim, generator=derive_generator(run.config.seed, EVAL, 2, c)).to(run.device)
+    run.G.eval()
+    try:
+        return run.G(z, torch.full((n,), c, dtype=torch.long, device=run.device)).float().cpu()
+    finally:
+        run.G.train()
