@@ -22,9 +22,18 @@ def _train_summary(result) -> str:
              f"  checkpoint {result.checkpoint}"]
     if result.best:
         best = result.best
-        value = (f"FID {best['fid']:.3f}, IS {best['inception_score']:.3f}" if best["metric"] == "fid" else
-                 f"{best['modes_covered']}/{best['n_modes']} modes, {best['high_quality']:.1%} high quality")
+        if best["metric"] == "fid":
+            value = f"FID {best['fid']:.3f}, IS {best['inception_score']:.3f}"
+        elif "modes_covered" in best:
+            value = f"{best['modes_covered']}/{best['n_modes']} modes, {best['high_quality']:.1%} high quality"
+        else:
+            value = f"{best['metric']} {best[best['metric']]:.4g}"
         lines.append(f"  best: {value} at step {best['step']} (checkpoints/best.pt)")
+    if result.stopped_by:
+        lines.append(f"  stopped early: {result.stopped_by}; the curve: {result.run_dir}/metrics.png")
+    if result.measures:
+        lines.append("  " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                      for k, v in result.measures.items() if not isinstance(v, dict)))
     if result.kind == "toy":  # toy generators make 2-D points: a .npy, scored by genmetrics modes
         lines.append(f"  next: genmetrics sample {result.run_dir} -n {DEFAULTS.toy_samples} -o points.npy && "
                      f"genmetrics modes points.npy --data {result.data}")
@@ -53,6 +62,10 @@ def _train_summary(result) -> str:
 @click.option("--weights", default=None, type=click.Path(dir_okay=False), help="FID Inception weights for --eval-every.")
 @click.option("--sample-every", type=int, default=None, help="Write a sample grid every N steps; 0: only at the end.")
 @click.option("--checkpoint-every", type=int, default=None, help="Write checkpoints/latest.pt every N steps.")
+@click.option("--stop-patience", type=int, default=None,
+              help="End the run after N evaluations (--eval-every) without improvement; best.pt keeps the best.")
+@click.option("--stop-metric", default=None,
+              help="The tracked metric: fid, is, modes, or m_global (began) [default: the family's, else fid/modes].")
 @click.option("--labels", type=int, default=None,
               help="sgan: labelled training examples kept, balanced over the classes [default: 100].")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",

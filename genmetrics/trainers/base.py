@@ -52,6 +52,8 @@ class Family:
     kinds: tuple = ("image", "toy")
     # What it measures itself (Family.measure), for the README and docs/trainers.md.
     measures: str = ""
+    # The metric --stop-patience and best.pt track for it by default (stopping.py); None: the leading one.
+    tracked: str | None = None
 
     def check(self, config) -> None:
         """GenmetricsError for settings this family cannot train with."""

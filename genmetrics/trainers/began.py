@@ -20,6 +20,7 @@ class BEGAN(Family):
     citation = "Berthelot, Schumm & Metz 2017, BEGAN: Boundary Equilibrium Generative Adversarial Networks"
     arch = "conv"
     measures = "M_global, the convergence measure (logged every step)"
+    tracked = "m_global"  # what --stop-patience and best.pt follow (Section 3.4.1: it tracks convergence)
     # gamma = 0.5 and lambda_k = 0.001 (Section 3.3 and Section 4.1 ("lambda_k = 0.001"), Figure 2's gamma);
     # Adam lr 1e-4 (Section 4.1); beta1 0.5 and batch 16: carpedm20/BEGAN-tensorflow config.py defaults.
     # h = N_z = 64 (Section 4.1). No batch norm anywhere (Section 3.5); the paper's ELU and nearest-neighbour

@@ -72,6 +72,8 @@ class TrainConfig:
     drift: float | None = None         # progan: weight of the drift term E[D(x)^2]
     phase_images: int | None = None    # progan: images per fade-in and per stabilisation phase
     eval_every: int = 0                # 0: no evaluation while training
+    stop_patience: int = 0             # end the run after N evaluations without improvement; 0: off
+    stop_metric: str | None = None     # the tracked metric (stopping.py); None: the family's or the leading one
     eval_n: int = 2000
     eval_ref: str | None = None        # folder or statistics npz; None: the training data
     weights: str | None = None         # FID Inception weights file for evaluation
@@ -124,7 +126,7 @@ DATASET_DEFAULTS = {
 }
 
 # What --resume may change; everything else must match the stored run (it determines the weights).
-RESUMABLE = ("steps", "epochs", "device", "eval_every", "eval_n", "eval_ref", "weights", "sample_every",
+RESUMABLE = ("steps", "epochs", "device", "eval_every", "stop_patience", "eval_n", "eval_ref", "weights", "sample_every",
              "checkpoint_every", "log_every")
 CHOICES = {"kind": ("image", "toy"), "d_norm": ("batch", "none"),
            "d_activation": ("leakyrelu", "relu", "maxout"), "optimizer": ("adam", "rmsprop"),
@@ -227,6 +229,9 @@ def check_config(config: TrainConfig) -> None:
         raise GenmetricsError(f"r1_gamma applies to the cross-entropy losses (gan, dcgan, unrolled), "
                               f"not to {config.model}")
     family.check(config)
+    from .stopping import check_stopping
+
+    check_stopping(config, family)
 
 
 def resume_config(stored: dict, overrides: dict) -> TrainConfig:
