@@ -33,6 +33,10 @@ def test_the_tracked_metric_and_its_direction():
     assert not fid.is_better({"metric": "fid", "fid": 5.0}, {"metric": "fid", "fid": 4.0})
     inception = Tracker(config(stop_metric="is"), get_family("dcgan"))  # higher is better
     assert inception.is_better({"metric": "fid", "inception_score": 5.0}, {"metric": "fid", "inception_score": 4.0})
+    assert not inception.is_better({"metric": "fid", "inception_score": 3.0}, {"metric": "fid", "inception_score": 4.0})
+    modes = Tracker(config(kind="toy"), get_family("gan"))  # more modes, then a larger high-quality fraction
+    assert not modes.is_better({"modes_covered": 7, "high_quality": 0.9}, {"modes_covered": 8, "high_quality": 0.5})
+    assert modes.is_better({"modes_covered": 8, "high_quality": 0.6}, {"modes_covered": 8, "high_quality": 0.5})
     assert [fid.update(improved) for improved in (False, True, False, False)] == [False, False, False, True]
     began = Tracker(config(), get_family("began"))
     for value in (2.0, 4.0):

@@ -76,7 +76,8 @@ def _train_summary(result) -> str:
 @quiet_option
 @friendly_errors
 def train_command(model, out, lr, settings, resume, dry_run, as_json, quiet, data, **options):
-    """Train a reference GAN: MODEL is gan, dcgan, lsgan, wgan, wgan-gp, acgan or unrolled.
+    """Train a reference GAN: MODEL is gan, dcgan, lsgan, wgan, wgan-gp, acgan, unrolled, cgan, sgan, infogan,
+    ebgan, began or progan.
 
     Defaults are the published ones (cited in genmetrics/trainers/); --dry-run shows them all. The run
     folder gets config.json, checkpoints/{latest,best}.pt, samples/step_NNNNNN.png and metrics.jsonl.
@@ -91,6 +92,8 @@ def train_command(model, out, lr, settings, resume, dry_run, as_json, quiet, dat
       genmetrics train gan --data ring8 --out runs/ring --seed 1      2-D toy data, mode coverage
       genmetrics train --out runs/c10 --resume                        continue after an interruption
       genmetrics train dcgan --data mnist --out r --dry-run           show the resolved configuration
+      genmetrics train sgan --data digits --out runs/s --labels 100   semi-supervised: reports test accuracy
+      genmetrics train began --data digits --out r --eval-every 20 --stop-patience 5
     """
     overrides = collect_overrides(options, lr, settings)
     if dry_run:

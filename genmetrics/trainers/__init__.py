@@ -5,7 +5,8 @@
     g = load_generator("runs/digits")                         # callable z -> images in [-1, 1]
     images, _ = g.sample(1000, seed=0)
 
-Families (one file each, defaults cited there): gan, dcgan, lsgan, wgan, wgan-gp, acgan, unrolled.
+Families (one file each, defaults cited there): gan, dcgan, lsgan, wgan, wgan-gp, acgan, unrolled, cgan, sgan,
+infogan, ebgan, began, progan.
 """
 from .base import FAMILIES, Family
 from .families import get_family

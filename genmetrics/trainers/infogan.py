@@ -74,8 +74,8 @@ class InfoGAN(Family):
     def check(self, config):
         if not config.info_categories or config.info_categories < 2:
             raise GenmetricsError("infogan needs info_categories >= 2 (--set info_categories=10)")
-        if config.info_continuous is None or not 0 <= config.info_continuous < config.z_dim:
-            raise GenmetricsError(f"info_continuous must be between 0 and z_dim - 1 = {config.z_dim - 1} "
+        if config.info_continuous is None or not 0 <= config.info_continuous <= config.z_dim:
+            raise GenmetricsError(f"info_continuous must be between 0 and z_dim = {config.z_dim} "
                                   f"(the continuous codes are the last entries of z)")
         if config.info_lambda is None or config.info_lambda < 0:
             raise GenmetricsError("info_lambda must be >= 0 (--set info_lambda=1)")

@@ -70,7 +70,8 @@ class Tracker:
         return record
 
     def is_better(self, new: dict, best: dict | None) -> bool:
-        if best is None or self.name not in best:
+        keys = (self.name,) if self.logged else get_metric(self.name).rank_by
+        if best is None or any(k not in best for k in keys):  # nothing to beat yet
             return True
         if self.logged:
             return new[self.name] < best[self.name]
