@@ -20,7 +20,7 @@ pytest.importorskip("sklearn")  # digits come from scikit-learn
 pytest.importorskip("scipy")
 
 NEW = ["cgan", "sgan", "infogan", "ebgan", "began", "progan"]
-EXTRA = {"sgan": dict(labels=20)}  # per-family settings that keep a smoke run tiny
+EXTRA = {"sgan": dict(labels=20), "ebgan": dict(ae_code=8), "began": dict(ae_code=8)}  # keep smoke runs tiny
 
 
 def tiny(model: str, kind: str = "image", **extra) -> dict:
@@ -31,8 +31,8 @@ def tiny(model: str, kind: str = "image", **extra) -> dict:
 @pytest.mark.parametrize("model", NEW)
 def test_resumed_run_equals_uninterrupted_and_samples(tmp_path, model):
     options = tiny(model, lr_decay="linear")
-    whole = train(model, "digits", tmp_path / "whole", steps=4, progress=False, **options)
-    first = train(model, "digits", tmp_path / "split", steps=4, max_steps=2, progress=False, **options)
+    whole = train(model, "digits", tmp_path / "whole", steps=3, progress=False, **options)
+    first = train(model, "digits", tmp_path / "split", steps=3, max_steps=1, progress=False, **options)
     assert first.stopped_early and first.measures is None  # an interruption measures nothing
     split = train(None, None, tmp_path / "split", resume=True, progress=False)
     assert_same_weights(states(tmp_path / "whole"), states(tmp_path / "split"))
@@ -41,7 +41,7 @@ def test_resumed_run_equals_uninterrupted_and_samples(tmp_path, model):
             for name in ("whole", "split")]
     assert [r.get("losses") for r in logs[0]] == [r.get("losses") for r in logs[1]]
     assert whole.measures == split.measures
-    assert (tmp_path / "whole" / "samples" / "step_000004.png").is_file()
+    assert (tmp_path / "whole" / "samples" / "step_000003.png").is_file()
     code, out, err = run_cli("sample", tmp_path / "whole", "-n", "5", "-o", tmp_path / "s.npz", "--json")
     assert code == 0, err
     with np.load(tmp_path / "s.npz") as data:
