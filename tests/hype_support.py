@@ -34,19 +34,19 @@ def make_study(folder, method="infinity", n=40, models=("good",), **counts) -> d
 def labels(study) -> dict:
     """Image URL -> 'real' | 'fake' (what a test's simulated rater peeks at to answer on purpose)."""
     with db.opened(study) as con:
-        return {f"/img/{r['name']}": r["kind"] for r in con.execute("SELECT name, kind FROM images")}
+        return {f"/img/{r['name']}.png": r["kind"] for r in con.execute("SELECT name, kind FROM images")}
 
 
 def request(url: str, body=None, headers=None, method=None):
-    """(status, headers, bytes) of one HTTP request; errors are returned, not raised."""
+    """(status, headers with lower-case names, bytes) of one HTTP request; errors are returned, not raised."""
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method or ("POST" if data is not None else "GET"),
                                  headers={"Content-Type": "application/json", **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=30) as response:
-            return response.status, dict(response.headers), response.read()
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
 
 
 def get_json(url: str, **kwargs):

@@ -155,15 +155,13 @@ def make_app(study) -> Starlette:
         Route("/api/admin/score", admin(admin_score)),
         Route("/api/admin/export.csv", admin(admin_export)),
     ]
-    app = Starlette(routes=routes)
-    app.state.record = record
 
-    @app.exception_handler(404)
     async def not_found(request, exc):
         return PlainTextResponse("not found", 404, headers=HEADERS)
 
-    @app.exception_handler(405)
     async def not_allowed(request, exc):
         return PlainTextResponse("method not allowed", 405, headers=HEADERS)
 
+    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
+    app.state.record = record
     return app
