@@ -107,6 +107,7 @@
 
   async function render(state) {
     document.body.dataset.ready = "";
+    document.body.dataset.phase = state.page;
     if (state.page === "consent") {
       const plan = $("plan");
       plan.textContent = "";
