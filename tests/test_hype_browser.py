@@ -92,6 +92,10 @@ def answer_until(driver, truth, decide, stop, shots=None):
         if page not in seen:
             if shots is not None:
                 driver.save_screenshot(str(shots / f"{page}.png"))
+                if page == "task":  # and as a phone shows it
+                    driver.set_window_size(390, 844)
+                    driver.save_screenshot(str(shots / "task-phone.png"))
+                    driver.set_window_size(900, 1000)
             seen.add(page)
             driver.find_element(By.ID, choice).click()
             ready, page, src = wait_ready(driver, ready)
@@ -128,10 +132,14 @@ def test_a_browser_walks_a_whole_hype_infinity_study(browser, shots, tmp_path):
         assert browser.find_element(By.ID, "code").text == link["completion_code"]
         browser.find_element(By.ID, "comment").send_keys("<b>nice</b> study")
         browser.find_element(By.ID, "send-comment").click()
+        browser.execute_async_script("const done = arguments[0]; (function poll() { "
+                                     "if (document.getElementById('comment-status').textContent) done(); "
+                                     "else setTimeout(poll, 5); })();")
         browser.save_screenshot(str(shots / "done.png"))
     with db.opened(study) as con:
         assert con.execute("SELECT COUNT(*) FROM trials").fetchone()[0] == 210
         assert con.execute("SELECT COUNT(*) FROM trials WHERE rt_ms > 0").fetchone()[0] == 210
+        assert con.execute("SELECT comment FROM raters").fetchone()[0] == "<b>nice</b> study"
     entry = hype.score(study)["models"]["good"]
     # 50 task fakes, every fourth called real: 12 errors of 100 images.
     assert (entry["score"], entry["fake_error"], entry["real_error"], entry["raters"]) == (12.0, 24.0, 0.0, 1)
@@ -152,6 +160,9 @@ def test_a_browser_runs_hype_time_trials(browser, shots, tmp_path):
         answer_until(browser, truth, decide, lambda page, n: page == "task" and n == 3, None)
         browser.save_screenshot(str(shots / "time-answer.png"))
         browser.find_element(By.ID, "fake").click()
+        browser.execute_async_script("const done = arguments[0]; (function poll() { "
+                                     "if (!document.getElementById('countdown').hidden) done(); "
+                                     "else setTimeout(poll, 2); })();")
         browser.save_screenshot(str(shots / "time-countdown.png"))  # the next trial's 3-2-1 and the feedback
         browser.execute_async_script("const done = arguments[0]; (function poll() { "
                                      "if (document.body.dataset.ready) done(); else setTimeout(poll, 5); })();")
