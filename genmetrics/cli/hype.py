@@ -49,8 +49,9 @@ def _fakes(values) -> dict:
 @click.option("--tutorial-n", type=int, default=PAPER.tutorial_n, show_default=True,
               help="Practice images with their labels (the paper gives no count).")
 @click.option("--qualification-n", type=int, default=PAPER.qualification_n, show_default=True,
-              help="Qualification images, 50/50, pass at 65%% on each half (paper); 0: no qualification.")
-@click.option("--task-n", type=int, default=PAPER.task_n, show_default=True, help="HYPE-infinity images per rater (paper).")
+              help="Qualification images, 50/50, pass at 65% on each half (paper); 0: no qualification.")
+@click.option("--task-n", type=int, default=PAPER.task_n, show_default=True,
+              help="HYPE-infinity images per rater (paper).")
 @click.option("--blocks", type=int, default=PAPER.blocks, show_default=True, help="HYPE-time staircases (paper).")
 @click.option("--block-n", type=int, default=PAPER.block_n, show_default=True,
               help="HYPE-time images per staircase (paper).")
@@ -60,7 +61,13 @@ def _fakes(values) -> dict:
 def new_command(study, real, fakes, method, size, seed, tutorial_n, qualification_n, task_n, blocks, block_n,
                 force, as_json):
     """Prepare the study folder STUDY: re-encode every image identically under a random name, make the
-    masks, create the database and the admin token (STUDY/admin_token). The counts default to the paper's."""
+    masks, create the database and the admin token (STUDY/admin_token). The counts default to the paper's.
+
+    \b
+    Examples:
+      genmetrics hype new study --real real/ --fake ours=fake/ --method infinity
+      genmetrics hype new study --real ffhq.zip --fake sg2=a.npz --fake sg2-trunc=b.npz --method time --size 256
+    """
     result = hype.create_study(study, real, _fakes(fakes), method=method, size=size, seed=seed, force=force,
                                tutorial_n=tutorial_n, qualification_n=qualification_n, task_n=task_n,
                                blocks=blocks, block_n=block_n)
@@ -81,7 +88,13 @@ def new_command(study, real, fakes, method, size, seed, tutorial_n, qualificatio
 @json_option
 @friendly_errors
 def invite_command(study, n, model, base_url, as_json):
-    """Print one private link per new rater (each with its own draw of images)."""
+    """Print one private link per new rater (each with its own draw of images).
+
+    \b
+    Examples:
+      genmetrics hype invite study -n 30 --base-url https://study.example.org
+      genmetrics hype invite study -n 5 --model ours --json
+    """
     links = hype.invite(study, n, model=model, base_url=base_url)
     emit(links, as_json, "\n".join(f"{link['url']}\t{link['model']}" for link in links))
 
@@ -93,7 +106,13 @@ def invite_command(study, n, model, base_url, as_json):
 @click.option("--port", type=int, default=8000, show_default=True)
 @friendly_errors
 def serve_command(study, host, port):
-    """Serve the study's pages to raters until Ctrl-C. Every answer is committed as it arrives."""
+    """Serve the study's pages to raters until Ctrl-C. Every answer is committed as it arrives.
+
+    \b
+    Examples:
+      genmetrics hype serve study                          http://127.0.0.1:8000 (this machine only)
+      genmetrics hype serve study --host 0.0.0.0 --port 8080   open to the network: put TLS in front
+    """
     hype.load_study(study)
     click.echo(f"serving {study} on http://{host}:{port} (Ctrl-C stops; nothing is lost)", err=True)
     hype.serve(study, host=host, port=port)
@@ -104,7 +123,12 @@ def serve_command(study, host, port):
 @json_option
 @friendly_errors
 def status_command(study, as_json):
-    """Progress: raters invited, started, qualified, failed and finished per model; trials stored."""
+    """Progress: raters invited, started, qualified, failed and finished per model; trials stored.
+
+    \b
+    Example:
+      genmetrics hype status study --json
+    """
     result = hype.status(study)
     lines = [f"{result['method']}: {result['trials_stored']} of {result['trials_assigned']} trials stored"]
     lines += [f"  {m:<16} " + "  ".join(f"{k.replace('_', ' ')} {v}" for k, v in e.items())
@@ -119,7 +143,13 @@ def status_command(study, as_json):
 @json_option
 @friendly_errors
 def score_command(study, output, seed, as_json):
-    """Per model: HYPE score, 95% bootstrap CI over raters, qualified raters; ANOVA and Tukey between models."""
+    """Per model: HYPE score, 95% bootstrap CI over raters, qualified raters; ANOVA and Tukey between models.
+
+    \b
+    Examples:
+      genmetrics hype score study
+      genmetrics hype score study -o report --json        report.json, report.txt, report.png
+    """
     result = hype.score(study, seed=seed)
     if output:
         result["report"] = hype.write_report(result, output)
@@ -132,6 +162,11 @@ def score_command(study, output, seed, as_json):
 @json_option
 @friendly_errors
 def export_command(study, output, as_json):
-    """Every trial with its rater, model, image, label, answer and timings, as CSV."""
+    """Every trial with its rater, model, image, label, answer and timings, as CSV.
+
+    \b
+    Example:
+      genmetrics hype export study -o judgments.csv
+    """
     result = hype.export(study, output)
     emit(result, as_json, f"wrote {result['trials']} trials to {result['output']}")

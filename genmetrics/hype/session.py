@@ -84,7 +84,8 @@ def state(con, rater, protocol: Protocol, masks: list[str]) -> dict:
                 "method": protocol.method}
     sizes = {(phase, block): n for phase, block, n in protocol.plan()}
     out = {"page": nxt["phase"], "method": protocol.method, "trial": nxt["id"],
-           "image": f"/img/{nxt['image']}.png", "index": nxt["position"] + 1, "total": sizes[(nxt["phase"], nxt["block"])],
+           "image": f"/img/{nxt['image']}.png", "index": nxt["position"] + 1,
+           "total": sizes[(nxt["phase"], nxt["block"])],
            "block": nxt["block"] + 1, "blocks": protocol.blocks if protocol.method == "time" else 1}
     if nxt["phase"] == "task" and protocol.method == "time":
         # Four masks per trial, drawn from the study's masks by the trial's number (the same on a reload).
