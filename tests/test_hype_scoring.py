@@ -190,3 +190,23 @@ def test_missing_extra_is_one_line(tmp_path, monkeypatch):
     assert out.exit_code == 2 and "pip install 'genmetrics[hype]'" in out.output
     with pytest.raises(GenmetricsError, match="genmetrics\\[hype\\]"):
         hype.serve(made["study"])
+
+
+def test_each_rater_gets_own_balanced_draw_without_repeats(tmp_path):
+    made = make_study(tmp_path, method="time", n=20, models=("a", "b"), tutorial_n=2, qualification_n=4,
+                      blocks=3, block_n=10)
+    study = made["study"]
+    links = hype.invite(study, 4)
+    assert [link["model"] for link in links] == ["a", "b", "a", "b"]  # models in turn
+    assert len({link["url"] for link in links}) == 4
+    with db.opened(study) as con:
+        rows = con.execute("SELECT a.rater_id, a.phase, a.block, a.image_id, i.kind, i.model, r.model AS rated "
+                           "FROM assignments a JOIN images i ON i.id = a.image_id "
+                           "JOIN raters r ON r.id = a.rater_id").fetchall()
+    for rater in {r["rater_id"] for r in rows}:
+        mine = [r for r in rows if r["rater_id"] == rater]
+        assert len(mine) == 2 + 4 + 30 and len({r["image_id"] for r in mine}) == len(mine)  # no repeats
+        assert all(r["model"] == r["rated"] for r in mine if r["kind"] == "fake")
+        for key in {(r["phase"], r["block"]) for r in mine}:
+            kinds = [r["kind"] for r in mine if (r["phase"], r["block"]) == key]
+            assert kinds.count("real") == kinds.count("fake")  # 50/50 in every block

@@ -92,6 +92,9 @@ def test_tokens_admin_and_input_validation(served):
     assert request(f"{api}/comment", body={"comment": "=HYPERLINK(\"x\") <script>"})[0] == 200
     with db.opened(study) as con:
         assert con.execute("SELECT comment FROM raters").fetchone()[0] == "=HYPERLINK(\"x\") <script>"
+    request(f"{api}/answer", body={"trial": state["trial"], "answer": "real"})
+    csv_text = request(f"{base}/api/admin/export.csv", headers={"Authorization": f"Bearer {admin}"})[2].decode()
+    assert "'=HYPERLINK" in csv_text and ",=HYPERLINK" not in csv_text and '"=HYPERLINK' not in csv_text
     assert base.startswith("http://127.0.0.1:")  # loopback unless told otherwise
 
 

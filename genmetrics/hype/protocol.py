@@ -66,7 +66,7 @@ class Protocol:
             if value < 0 or value % 2:
                 raise GenmetricsError(f"--{name.replace('_', '-')} {value}: give an even number >= 0 "
                                       f"(half real, half fake)")
-        if self.task_units() == 0:
+        if self.task_units() <= 0 or self.blocks < 0:
             raise GenmetricsError("the task has no trials: give --task-n > 0 (infinity) or --blocks and "
                                   "--block-n > 0 (time)")
         if not 0.0 <= self.qualification_pass <= 1.0:

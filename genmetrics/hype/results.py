@@ -13,7 +13,7 @@ from .scoring import rater_trials
 from .study import load_study
 
 EXPORT_COLUMNS = ("rater", "model", "phase", "block", "position", "image", "kind", "answer", "correct",
-                  "requested_ms", "shown_ms", "rt_ms", "received_at")
+                  "requested_ms", "shown_ms", "rt_ms", "received_at", "comment")
 
 
 def status(study) -> dict:
@@ -44,14 +44,15 @@ def _cell(value):
 
 
 def export_rows(study) -> list[dict]:
-    """Every stored trial, in the order raters answered, with the image's label (admin only)."""
+    """Every stored trial, in the order raters answered, with the image's label (admin only) and the rater's
+    comment (free text from the thank-you page, repeated on each of the rater's rows)."""
     load_study(study)
     with db.opened(study) as con:
         rows = con.execute(
             "SELECT a.rater_id AS rater, r.model AS model, a.phase AS phase, a.block AS block, "
             "a.position AS position, i.name AS image, i.kind AS kind, t.answer AS answer, t.correct AS correct, "
-            "t.requested_ms AS requested_ms, t.shown_ms AS shown_ms, t.rt_ms AS rt_ms, t.received_at AS received_at "
-            "FROM trials t JOIN assignments a ON a.id = t.assignment_id JOIN raters r ON r.id = a.rater_id "
+            "t.requested_ms AS requested_ms, t.shown_ms AS shown_ms, t.rt_ms AS rt_ms, "
+            "t.received_at AS received_at, r.comment AS comment FROM trials t JOIN assignments a ON a.id = t.assignment_id JOIN raters r ON r.id = a.rater_id "
             "JOIN images i ON i.id = a.image_id ORDER BY t.id").fetchall()
     return [dict(row) for row in rows]
 
