@@ -25,33 +25,38 @@ def served(tmp_path):
         yield made, base
 
 
-def test_a_rater_walks_the_study_and_resumes_after_a_restart(served):
-    made, base = served
+def test_a_rater_walks_the_study_and_resumes_after_a_restart(tmp_path):
+    made = make_study(tmp_path, n=12, **COUNTS)
     study, truth = made["study"], labels(made["study"])
     token = token_of(hype.invite(study, 1)[0])
-    api = f"{base}/api/r/{token}"
-    assert get_json(f"{api}/state")[1]["page"] == "consent"
-    assert get_json(f"{api}/answer", body={"trial": 1, "answer": "real"})[0] == 409  # no consent yet
-    state = get_json(f"{api}/consent", body={})[1]["state"]
-    assert state["page"] == "tutorial" and state["index"] == 1
-    first = state["trial"]
-    status, reply = get_json(f"{api}/answer", body={"trial": first, "answer": truth[state["image"]]})
-    assert status == 200 and reply["stored"] and reply["feedback"] == {"correct": True,
-                                                                       "label": truth[state["image"]]}
-    # A double click or a replayed request: the first answer stands, nothing is stored twice.
-    replay = get_json(f"{api}/answer", body={"trial": first, "answer": "fake"})[1]
-    assert replay["stored"] is False and replay["state"]["trial"] == reply["state"]["trial"]
-    nxt = reply["state"]
-    assert get_json(f"{api}/answer", body={"trial": nxt["trial"] + 1, "answer": "real"})[0] == 409  # no skipping
-    # A reload resumes at the same trial; so does a new server on the same study.
-    assert get_json(f"{api}/state")[1]["trial"] == nxt["trial"]
-    with hype.background_server(study) as second:
-        assert get_json(f"{second}/api/r/{token}/state")[1]["trial"] == nxt["trial"]
-    # Finish: qualification right, task right on reals and wrong on every fake -> 50% error, 100% fake error.
-    answered = play(base, token, truth, lambda s, kind: kind if s["page"] != "task" or kind == "real" else "real")
-    assert len(answered) == 15 and all(a["stored"] for a in answered)
-    done = get_json(f"{api}/state")[1]
+    with hype.background_server(study) as base:
+        api = f"{base}/api/r/{token}"
+        assert get_json(f"{api}/state")[1]["page"] == "consent"
+        assert get_json(f"{api}/answer", body={"trial": 1, "answer": "real"})[0] == 409  # no consent yet
+        state = get_json(f"{api}/consent", body={})[1]["state"]
+        assert state["page"] == "tutorial" and state["index"] == 1
+        first = state["trial"]
+        status, reply = get_json(f"{api}/answer", body={"trial": first, "answer": truth[state["image"]]})
+        assert status == 200 and reply["stored"] and reply["feedback"] == {"correct": True,
+                                                                           "label": truth[state["image"]]}
+        # A double click or a replayed request: the first answer stands, nothing is stored twice.
+        replay = get_json(f"{api}/answer", body={"trial": first, "answer": "fake"})[1]
+        assert replay["stored"] is False and replay["state"]["trial"] == reply["state"]["trial"]
+        nxt = reply["state"]
+        assert get_json(f"{api}/answer", body={"trial": nxt["trial"] + 1, "answer": "real"})[0] == 409  # no skip
+        assert get_json(f"{api}/state")[1]["trial"] == nxt["trial"]  # a reload resumes at the same trial
+    # The server is stopped; a new one on the same study resumes at the same trial and finishes the study.
+    with hype.background_server(study) as base:
+        api = f"{base}/api/r/{token}"
+        assert get_json(f"{api}/state")[1]["trial"] == nxt["trial"]
+        # Qualification right; task right on reals and wrong on every fake: 50% error, 100% fake error.
+        answered = play(base, token, truth,
+                        lambda s, kind: kind if s["page"] != "task" or kind == "real" else "real")
+        assert len(answered) == 15 and all(a["stored"] for a in answered)
+        done = get_json(f"{api}/state")[1]
     assert done["page"] == "done" and len(done["completion_code"]) == 10 and done["qualified"]
+    with db.opened(study) as con:
+        assert con.execute("SELECT COUNT(*) FROM trials").fetchone()[0] == 16
     entry = hype.score(study)["models"]["good"]
     assert (entry["score"], entry["fake_error"], entry["real_error"], entry["raters"]) == (50.0, 100.0, 0.0, 1)
 
