@@ -1,7 +1,8 @@
 """The HYPE protocol's numbers, each with its source, and the HYPE-time staircase.
 
 HYPE is Zhou, Gordon, Krishna, Narcomey, Fei-Fei & Bernstein, "HYPE: A Benchmark for Human eYe Perceptual
-Evaluation of Generative Models", NeurIPS 2019 (arXiv 1904.01121). Section names below are the paper's.
+Evaluation of Generative Models", NeurIPS 2019 (arXiv 1904.01121). "HYPE_time" and "HYPE∞" below name the
+paper's sections on the two methods; the qualification and the 30 raters come from its evaluator protocol.
 
 The staircase (paper, "HYPE_time"): exposure starts at 500 ms and stays within [100, 1000] ms; after a
 correct answer the exposure goes down by 10 ms, after a wrong one up by 30 ms. Why that way round: a
@@ -25,7 +26,7 @@ PHASES = ("tutorial", "qualification", "task")
 # Bootstrap over raters (paper, "HYPE_time" and "HYPE∞": 95% CIs from 10,000 bootstrap resamples of raters).
 BOOTSTRAP_RESAMPLES = 10_000
 CONFIDENCE = 0.95
-# Paper, "Experiments": 30 evaluators per model. Printed as the recommended size of a study.
+# Paper (evaluator protocol of its experiments): 30 evaluators per model. Printed as the recommended size of a study.
 RATERS_PER_MODEL = 30
 
 
@@ -36,7 +37,7 @@ class Protocol:
     method: str = "infinity"
     # genmetrics' choice: the paper has "a short tutorial with labelled examples" without a count.
     tutorial_n: int = 10
-    # Paper, "Consistent and reliable design" (qualification): 100 images, 50 real / 50 fake, no time limit.
+    # Paper (evaluator qualification): 100 images, 50 real / 50 fake, no time limit.
     qualification_n: int = 100
     # ... and a rater passes with at least 65% correct on the real AND on the fake images.
     qualification_pass: float = 0.65

@@ -1,7 +1,7 @@
 """HYPE scores from the stored trials: HYPE-infinity and HYPE-time, bootstrap CIs, ANOVA and Tukey.
 
-Only raters who passed the qualification and finished the task count (paper, "Consistent and reliable
-design"). HYPE-infinity (paper, "HYPE∞") is the percentage of task images judged wrongly, pooled over
+Only raters who passed the qualification and finished the task count (paper, evaluator
+qualification). HYPE-infinity (paper, "HYPE∞") is the percentage of task images judged wrongly, pooled over
 raters, with the fake error (fakes judged real) and the real error (reals judged fake). HYPE-time (paper,
 "HYPE_time") is, per rater, the most frequent requested exposure of each staircase averaged over the
 staircases, and per model the mean over raters. The 95% CIs resample raters with replacement 10,000
