@@ -59,6 +59,8 @@ class Extractor:
             if logits:
                 raise GenmetricsError(f"logits (for IS) come from the inception extractor, not {self.name}")
             return frozenset({"features"}), "features"
+        if dims == "spatial":  # sFID's mixed_6/conv features (inception.spatial_features)
+            return frozenset({"spatial"} | ({"logits"} if logits else set())), "spatial"
         if dims not in FEATURE_DIMS:
             raise GenmetricsError(f"--dims {dims} is not available; choose one of {FEATURE_DIMS}")
         return frozenset({str(dims)} | ({"logits"} if logits is not False else set())), str(dims)
@@ -201,7 +203,7 @@ def load_extractor(name: str = DEFAULTS.extractor, *, resize: str = DEFAULTS.res
     if name == "inception":
         path = resolve_weights(weights, progress=progress)
         resize = resize or "tf"
-        build, protocol, outputs = _build_inception, Protocol(resize), ("64", "192", "768", "2048", "logits")
+        build, protocol, outputs = _build_inception, Protocol(resize), ("64", "192", "spatial", "768", "2048", "logits")
     elif name.startswith("torchscript:"):
         path = Path(name.partition(":")[2]).expanduser()
         if not path.is_file():

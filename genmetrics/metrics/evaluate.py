@@ -21,6 +21,7 @@ from . import registry
 from .fid import _check_sample_size
 from .registry import GENERATED_LOGITS, REFERENCE_STATISTICS, get_metric
 from .scores import needed, protocol, scores, split_options
+from .spaces import check_stored, feature_groups
 
 
 def __getattr__(name: str):
@@ -38,12 +39,13 @@ PER_IMAGE = ("KID, precision/recall, density/coverage and bootstrap (per-image m
              "FID alone)")
 
 
-def _features(opened, dims: int, logits: bool, options: dict) -> Features:
+def _features(opened, group, logits: bool) -> Features:
     if opened.kind == FEATURES:
         if logits and opened.value.logits is None:
             raise GenmetricsError(f"{opened.name} holds no logits, which IS needs")
+        check_stored(opened.value, opened.name, group)
         return opened.value
-    return compute_features(opened, dims=dims, logits=logits, **options)
+    return compute_features(opened, dims=group.dims, logits=logits, **group.options)
 
 
 def evaluate(a, b, metrics=("fid",), *, dims: int = DEFAULTS.dims, bootstrap: int = DEFAULTS.bootstrap,
@@ -70,19 +72,35 @@ def evaluate(a, b, metrics=("fid",), *, dims: int = DEFAULTS.dims, bootstrap: in
                 "protocol": _protocol(result.to_dict(), dims, names, settings), "version": __version__}
 
     opened = [open_input(x, (IMAGES, FEATURES), PER_IMAGE) for x in (a, b)]  # a typo in b fails before a is read
-    fa = _features(opened[0], dims, False, options)
-    fb = _features(opened[1], dims, bool(needed(names, GENERATED_LOGITS)), options)
-    xa, xb = fa.features, fb.features
-    if xa.shape[1] != xb.shape[1]:
-        raise GenmetricsError(f"features of different dimension: {xa.shape[1]} vs {xb.shape[1]}")
-    if needed(names, REFERENCE_STATISTICS):  # the warning genmetrics fid gives for fewer images than dimensions
-        for images, x in zip(opened, (xa, xb)):
-            _check_sample_size(Statistics(np.zeros(x.shape[1]), np.zeros((0, 0)), len(x), source=images.name))
-    result = scores(names, fa, fb, settings, device)
-    result.update(n1=len(xa), n2=len(xb), version=__version__,
-                  protocol=_protocol(fa.protocol, xa.shape[1], names, settings))
+    result, main, spaces, intervals = {}, None, {}, {}
+    for group in feature_groups(names, options, dims):
+        fa, fb = (_features(opened[i], group, i == 1 and bool(needed(group.names, GENERATED_LOGITS)))
+                  for i in (0, 1))
+        xa, xb = fa.features, fb.features
+        if xa.shape[1] != xb.shape[1]:
+            raise GenmetricsError(f"features of different dimension: {xa.shape[1]} vs {xb.shape[1]}")
+        if needed(group.names, REFERENCE_STATISTICS):  # the warning genmetrics fid gives for fewer images than dims
+            for images, x in zip(opened, (xa, xb)):
+                _check_sample_size(Statistics(np.zeros(x.shape[1]), np.zeros((0, 0)), len(x), source=images.name))
+        result.update(scores(group.names, fa, fb, settings, device))
+        record = _protocol(fa.protocol, xa.shape[1], group.names, settings)
+        if group.space is None or main is None:  # the call's own space leads the protocol record
+            main, counts = record, (len(xa), len(xb))
+        if group.space is not None:
+            spaces.update({name: {k: record[k] for k in ("extractor", "resize", "dims", "weights_sha256")}
+                           for name in group.names})
+        if bootstrap:  # the same seed draws the same images in every space (same counts)
+            drawn = _bootstrap(group.names, fa, fb, settings, device, bootstrap, confidence)
+            for part in ("intervals", "std"):
+                intervals.setdefault(part, {}).update(drawn.pop(part))
+            intervals.update(drawn)
+    order = [k for m in registry.metrics() if m.name in names for k in m.key_names]
+    result = {k: result[k] for k in order}
+    if spaces:
+        main = {**main, "metrics": names, "feature_spaces": spaces}
+    result.update(n1=counts[0], n2=counts[1], version=__version__, protocol=main)
     if bootstrap:
-        result["bootstrap"] = _bootstrap(names, fa, fb, settings, device, bootstrap, confidence)
+        result["bootstrap"] = intervals
     return result
 
 
