@@ -66,3 +66,24 @@ def test_adm_reference_batch_and_protocol_refusal(tmp_path):
     assert same == pytest.approx(genmetrics.frechet_distance(mu, sigma, other_mu, other_sigma), rel=1e-12)
     with pytest.raises(GenmetricsError, match="resize=tf .* resize=clean"):
         genmetrics.fid(tmp_path / "VIRTUAL_ref.npz", tmp_path / "clean.npz")
+
+
+def test_eval_reads_each_metric_from_a_reference_file(tmp_path):
+    """``eval ref.pkl fake`` takes fd_dinov2 from the pickle's fd_dinov2 entry and checks the protocol."""
+    from genmetrics.features.compute import Features, save_features
+    from genmetrics.metrics.evaluate import evaluate
+
+    d, rng = 64, np.random.default_rng(7)
+    mu, sigma = gaussian(d, 5)
+    with open(tmp_path / "ref.pkl", "wb") as handle:
+        pickle.dump({"fid": {"mu": mu[:8], "sigma": sigma[:8, :8]}, "fd_dinov2": {"mu": mu, "sigma": sigma}}, handle)
+    fake = rng.normal(size=(40, d)).astype(np.float32)
+    for resize in ("edm2", "dgm-eval"):
+        save_features(tmp_path / f"{resize}.npz", Features(fake, None, None, {"extractor": "dinov2-vit-l14",
+                                                                             "resize": resize, "dims": d}))
+    result = evaluate(tmp_path / "ref.pkl", tmp_path / "edm2.npz", "fd_dinov2")
+    expected = genmetrics.frechet_distance(mu, sigma, fake.astype(np.float64).mean(0),
+                                           np.cov(fake.astype(np.float64), rowvar=False))
+    assert result["fd_dinov2"] == pytest.approx(expected, rel=1e-9)  # float64 both sides, other summation order
+    with pytest.raises(GenmetricsError, match="resize=edm2 .* resize=dgm-eval"):
+        evaluate(tmp_path / "ref.pkl", tmp_path / "dgm-eval.npz", "fd_dinov2")

@@ -63,3 +63,18 @@ def check_stored(features, name: str, group: FeatureGroup) -> None:
         raise GenmetricsError(
             f"{name} holds {stored} features; {', '.join(group.names)} need {group.space.describe()} features: "
             f"pass the images (or a features file written with --extractor {group.space.extractor})")
+
+
+def stored_statistics(opened, group: FeatureGroup):
+    """The reference statistics for ``group`` from a statistics input: the matching entry of an edm2 or ADM
+    reference file (``fid``, ``fd_dinov2``, ``sfid``), or our own statistics when they are of that space."""
+    stats = opened.value
+    if stats.meta.get("source_format") in ("edm2", "adm"):
+        from ..reference_files import reference_statistics
+
+        metric = "fid" if group.space is None else "sfid" if group.space.dims == "spatial" else group.names[0]
+        return reference_statistics(opened.name.split(" [")[0], metric)
+    if group.space is not None and stats.meta.get("extractor", "inception") != group.space.extractor:
+        raise GenmetricsError(f"{opened.name} holds {stats.meta.get('extractor', 'inception')} statistics; "
+                              f"{', '.join(group.names)} need {group.space.describe()} statistics")
+    return stats
