@@ -73,7 +73,7 @@ def _classify(x, accept) -> Input:
         if path.is_file() and suffix == ".pkl":  # edm2's reference statistics (reference_files.py)
             from .reference_files import reference_statistics
 
-            return Input(STATISTICS, str(path), reference_statistics(path, "fid"))
+            return Input(STATISTICS, str(path), reference_statistics(path, None))
         if path.is_file() and suffix == ".npz":
             keys = _npz_keys(path)
             if "mu_s" in keys and "mu" in keys:  # an ADM reference batch: its protocol is known

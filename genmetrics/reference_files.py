@@ -78,9 +78,12 @@ def read_adm_reference(path) -> dict[str, Statistics]:
     return found
 
 
-def reference_statistics(path, metric: str = "fid") -> Statistics:
-    """The ``metric`` statistics of an edm2 ``.pkl`` or ADM ``.npz`` reference file."""
+def reference_statistics(path, metric: str | None = "fid") -> Statistics:
+    """The ``metric`` statistics of an edm2 ``.pkl`` or ADM ``.npz`` reference file (None: ``fid`` if the
+    file has it, else its first entry; ``genmetrics eval`` then reads each metric's own entry)."""
     found = read_edm2_reference(path) if Path(path).suffix.lower() == ".pkl" else read_adm_reference(path)
+    if metric is None:
+        metric = "fid" if "fid" in found else next(iter(found))
     if metric not in found:
         raise GenmetricsError(f"{path} holds statistics for {', '.join(found)}, not {metric}")
     return found[metric]

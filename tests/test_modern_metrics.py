@@ -106,6 +106,6 @@ def test_stored_features_of_another_space_are_refused(tmp_path):
     for name in ("a", "b"):
         save_features(tmp_path / f"{name}.npz", Features(rng.normal(size=(20, 8)).astype(np.float32), None, None,
                                                         {"extractor": "inception", "resize": "tf", "dims": 8}))
-    with pytest.raises(GenmetricsError, match="need dinov2-vit-l14"):
+    with pytest.raises(GenmetricsError, match="is computed on dinov2-vit-l14"):
         evaluate(tmp_path / "a.npz", tmp_path / "b.npz", "fd_dinov2")
     assert evaluate(tmp_path / "a.npz", tmp_path / "b.npz", "vendi")["vendi"] > 1

@@ -61,7 +61,7 @@ def check_stored(features, name: str, group: FeatureGroup) -> None:
     spatial = group.space.dims == "spatial"  # sFID's 2023 values (features/inception.py SPATIAL_DIMS)
     if stored != group.space.extractor or (spatial and (features.protocol or {}).get("dims") != 2023):
         raise GenmetricsError(
-            f"{name} holds {stored} features; {', '.join(group.names)} need {group.space.describe()} features: "
+            f"{name} holds {stored} features; {', '.join(group.names)} is computed on {group.space.describe()} features: "
             f"pass the images (or a features file written with --extractor {group.space.extractor})")
 
 
@@ -76,5 +76,5 @@ def stored_statistics(opened, group: FeatureGroup):
         return reference_statistics(opened.name.split(" [")[0], metric)
     if group.space is not None and stats.meta.get("extractor", "inception") != group.space.extractor:
         raise GenmetricsError(f"{opened.name} holds {stats.meta.get('extractor', 'inception')} statistics; "
-                              f"{', '.join(group.names)} need {group.space.describe()} statistics")
+                              f"{', '.join(group.names)} is computed on {group.space.describe()} statistics")
     return stats
