@@ -15,12 +15,14 @@ from .._version import __version__
 from ..defaults import DEFAULTS, EXTRACTION_OPTIONS, METRIC_OPTIONS, Options, check_keywords
 from ..errors import GenmetricsError
 from ..features.compute import Features, compute_features
-from ..inputs import FEATURES, IMAGES, open_input
+from ..inputs import FEATURES, IMAGES, STATISTICS, open_input
 from ..stats import Statistics
 from . import registry
-from .fid import _check_sample_size
-from .registry import GENERATED_IMAGES, GENERATED_LOGITS, REFERENCE_IMAGES, REFERENCE_STATISTICS, get_metric
+from .fid import _check_same_protocol, _check_sample_size
+from .registry import GENERATED_IMAGES, GENERATED_LOGITS, REFERENCE_FEATURES, REFERENCE_IMAGES, REFERENCE_STATISTICS
+from .registry import get_metric
 from .scores import needed, protocol, scores, split_options
+from .spaces import check_stored, feature_groups, stored_statistics
 
 
 def __getattr__(name: str):
@@ -38,12 +40,13 @@ PER_IMAGE = ("KID, precision/recall, density/coverage and bootstrap (per-image m
              "FID alone)")
 
 
-def _features(opened, dims: int, logits: bool, options: dict) -> Features:
+def _features(opened, group, logits: bool) -> Features:
     if opened.kind == FEATURES:
         if logits and opened.value.logits is None:
             raise GenmetricsError(f"{opened.name} holds no logits, which IS needs")
+        check_stored(opened.value, opened.name, group)
         return opened.value
-    return compute_features(opened, dims=dims, logits=logits, **options)
+    return compute_features(opened, dims=group.dims, logits=logits, **group.options)
 
 
 def evaluate(a, b, metrics=("fid",), *, dims: int = DEFAULTS.dims, bootstrap: int = DEFAULTS.bootstrap,
@@ -69,26 +72,52 @@ def evaluate(a, b, metrics=("fid",), *, dims: int = DEFAULTS.dims, bootstrap: in
         return {"fid": result.fid, "n1": result.n1, "n2": result.n2,
                 "protocol": _protocol(result.to_dict(), dims, names, settings), "version": __version__}
 
-    opened = [open_input(x, (IMAGES, FEATURES), PER_IMAGE) for x in (a, b)]  # a typo in b fails before a is read
-    on_pixels = set(needed(names, REFERENCE_IMAGES) + needed(names, GENERATED_IMAGES))
-    if on_pixels == set(names):  # only metrics on pixels (swd): no feature network
+    # a reference's statistics (ours, or an edm2/ADM reference file) serve metrics that need no more
+    statistics_serve = not bootstrap and not needed(names, REFERENCE_FEATURES)
+    opened = [open_input(a, (IMAGES, FEATURES, STATISTICS) if statistics_serve else (IMAGES, FEATURES), PER_IMAGE),
+              open_input(b, (IMAGES, FEATURES), PER_IMAGE)]  # both opened first: a typo in b fails before a is read
+    on_pixels = [n for n in names if n in needed(names, REFERENCE_IMAGES) + needed(names, GENERATED_IMAGES)]
+    if on_pixels == names:  # only metrics on pixels (swd): no feature network
         return _pixel_metrics(names, opened, settings, device, bootstrap)
-    fa = _features(opened[0], dims, False, options)
-    fb = _features(opened[1], dims, bool(needed(names, GENERATED_LOGITS)), options)
-    xa, xb = fa.features, fb.features
-    if xa.shape[1] != xb.shape[1]:
-        raise GenmetricsError(f"features of different dimension: {xa.shape[1]} vs {xb.shape[1]}")
-    if needed(names, REFERENCE_STATISTICS):  # the warning genmetrics fid gives for fewer images than dimensions
-        for images, x in zip(opened, (xa, xb)):
-            _check_sample_size(Statistics(np.zeros(x.shape[1]), np.zeros((0, 0)), len(x), source=images.name))
-    result = scores(names, fa, fb, settings, device, images=opened)
-    result.update(n1=len(xa), n2=len(xb), version=__version__,
-                  protocol=_protocol(fa.protocol, xa.shape[1], names, settings))
+    result, main, spaces, intervals = {}, None, {}, {}
+    for group in feature_groups([n for n in names if n not in on_pixels], options, dims):
+        fb = _features(opened[1], group, bool(needed(group.names, GENERATED_LOGITS)))
+        xb = fb.features
+        if opened[0].kind == STATISTICS:
+            fa = stored_statistics(opened[0], group)
+            _check_same_protocol(fa, Statistics(np.zeros(xb.shape[1]), np.zeros((0, 0)), len(xb), fb.protocol,
+                                                opened[1].name))
+            na, dims_a, made_by = fa.n, fa.dims, fb.protocol
+        else:
+            fa = _features(opened[0], group, False)
+            na, dims_a, made_by = len(fa.features), fa.features.shape[1], fa.protocol
+        if dims_a != xb.shape[1]:
+            raise GenmetricsError(f"features of different dimension: {dims_a} vs {xb.shape[1]}")
+        if needed(group.names, REFERENCE_STATISTICS):  # the warning genmetrics fid gives for fewer images than dims
+            for images, n in zip(opened, (na, len(xb))):
+                _check_sample_size(Statistics(np.zeros(xb.shape[1]), np.zeros((0, 0)), n, source=images.name))
+        result.update(scores(group.names, fa, fb, settings, device))
+        record = _protocol(made_by, xb.shape[1], group.names, settings)
+        if group.space is None or main is None:  # the call's own space leads the protocol record
+            main, counts = record, (na, len(xb))
+        if group.space is not None:
+            spaces.update({name: {k: record[k] for k in ("extractor", "resize", "dims", "weights_sha256")}
+                           for name in group.names})
+        if bootstrap:  # the same seed draws the same images in every space (same counts)
+            drawn = _bootstrap(group.names, fa, fb, settings, device, bootstrap, confidence)
+            for part in ("intervals", "std"):
+                intervals.setdefault(part, {}).update(drawn.pop(part))
+            intervals.update(drawn)
+    if on_pixels:  # computed from the images themselves, once; not resampled by the bootstrap
+        result.update(scores(on_pixels, None, None, settings, device, images=opened))
+        intervals["not_resampled"] = on_pixels
+    order = [k for m in registry.metrics() if m.name in names for k in m.key_names]
+    result = {k: result[k] for k in order}
+    if spaces:
+        main = {**main, "metrics": names, "feature_spaces": spaces}
+    result.update(n1=counts[0], n2=counts[1], version=__version__, protocol=main)
     if bootstrap:
-        result["bootstrap"] = _bootstrap([n for n in names if n not in on_pixels], fa, fb, settings, device,
-                                         bootstrap, confidence)
-        if on_pixels:
-            result["bootstrap"]["not_resampled"] = sorted(on_pixels)  # their images are not resampled
+        result["bootstrap"] = intervals
     return result
 
 
@@ -96,13 +125,11 @@ def _pixel_metrics(names, opened, settings: Options, device, bootstrap: int) -> 
     """Metrics computed from the images' pixels alone (swd): no feature extraction, no bootstrap."""
     if bootstrap:
         raise GenmetricsError(f"--bootstrap resamples features; {', '.join(names)} work on pixels: drop --bootstrap")
-    from .scores import details
-
-    found = details(names, None, None, settings, device, images=opened)
-    result = {k: v for record in found.values() for k, v in record.items()}
+    result = scores(names, None, None, settings, device, images=opened)
     n = [len(x.value) if hasattr(x.value, "__len__") else None for x in opened]
     result.update(n1=n[0], n2=n[1], version=__version__,
-                  protocol={"features": "pixels", "resize": "none", "seed": settings.seed, "metrics": names, **protocol(names, settings)})
+                  protocol={"features": "pixels", "resize": "none", "seed": settings.seed, "metrics": names,
+                            **protocol(names, settings)})
     return result
 
 
