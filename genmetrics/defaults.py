@@ -32,8 +32,8 @@ class Options:
                           "the original TF FID code (TTUR fid.py) resizes with TF1 bilinear on uint8")
     dims: int = _option(2048, "Inception layer: 64, 192, 768 (block features) or 2048 (pool).",
                         "2048: the final average pool of InceptionV3, the FID of Heusel et al. 2017")
-    extractor: str = _option("inception", "Feature extractor: inception, vgg16, torchscript:PATH, or one "
-                             "registered in code.", "Heusel et al. 2017 (FID) use the FID InceptionV3")
+    extractor: str = _option("inception", "Feature extractor: inception, vgg16, digits, stacked-digits, "
+                             "torchscript:PATH, or one registered in code.", "Heusel et al. 2017 (FID) use the FID InceptionV3")
     extractor_size: int | None = _option(None, "Input resolution of the extractor (needed for torchscript:PATH).")
     extractor_weights: str | None = _option(None, "Weights of a non-Inception extractor (vgg16: torchvision's "
                                             "state dict).")

@@ -4,6 +4,9 @@
   vgg16             torchvision's VGG16, fc2 features after ReLU (4096-d) at 224x224 with ImageNet
                     normalisation, as torch-fidelity's ``vgg16`` extractor (its ``prc`` default layer);
                     the feature space of the original precision/recall paper (Kynkaanniemi et al. 2019)
+  digits            a LeNet-5-like classifier of the bundled digits (features/digits.py): 128-d features and
+                    10 logits, grey at 32 px; its weights ship with the package (SHA-256 pinned)
+  stacked-digits    the same classifier on each RGB channel: 384-d features and 1,000 logits (stacked digits)
   torchscript:PATH  any TorchScript module mapping an image batch to (N, D) features; its input is
                     [0, 1] floats (or uint8 with ``extractor_input="uint8"``) at ``size`` pixels
 
@@ -22,6 +25,7 @@ import torch
 
 from ..defaults import DEFAULTS, FEATURE_DIMS
 from ..errors import GenmetricsError
+from . import digits
 from .inception import FIDInceptionV3, INPUT_SIZE
 from .preprocess import NORMALIZATIONS, Protocol
 from .weights import VGG16, is_canonical, resolve_weights, sha256_of, state_dict_mismatch
@@ -49,9 +53,11 @@ class Extractor:
     def select(self, dims: int, logits: bool | None) -> tuple[frozenset, str]:
         """The outputs to compute and the key of the feature output, for ``dims`` and ``logits``."""
         if self.name != "inception":
-            if logits:
-                raise GenmetricsError(f"logits (for IS) come from the inception extractor, not {self.name}")
-            return frozenset({"features"}), "features"
+            has_logits = "logits" in self.outputs
+            if logits and not has_logits:
+                raise GenmetricsError(f"logits (for IS) come from the inception, digits and stacked-digits "
+                                      f"extractors, not {self.name}")
+            return frozenset({"features"} | ({"logits"} if has_logits and logits is not False else set())), "features"
         if dims not in FEATURE_DIMS:
             raise GenmetricsError(f"--dims {dims} is not available; choose one of {FEATURE_DIMS}")
         return frozenset({str(dims)} | ({"logits"} if logits is not False else set())), str(dims)
@@ -73,6 +79,14 @@ def _single_output(model):
             shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features).__name__
             raise GenmetricsError(f"the extractor returned {shape}; it must return (N, D) features")
         return {"features": features}
+    return run
+
+
+def _features_and_logits(model):
+    """Wrap a callable returning (features, logits) into the ``model(x, outputs) -> dict`` interface."""
+    def run(x, outputs):
+        features, logits = model(x)
+        return {"features": features, **({"logits": logits} if "logits" in outputs else {})}
     return run
 
 
@@ -141,10 +155,18 @@ class _Registered:
     size: int
     normalize: str
     weights: object = None  # a WeightsSpec, or None when no weights file is needed
+    logits: bool = False  # build's callable returns (features, logits)
+    default_weights: Path | None = None  # a file shipped with the package, used without --extractor-weights
+    protocol: Callable | None = None  # its own preprocessing (a Protocol), instead of --resize's
 
 
 _REGISTRY: dict[str, _Registered] = {
     "vgg16": _Registered(_build_vgg16, 224, "imagenet", VGG16),  # 224: VGG's input (Simonyan & Zisserman 2015)
+    "digits": _Registered(digits.build_digits, digits.INPUT_SIZE, "unit", logits=True,
+                          default_weights=digits.WEIGHTS_PATH, protocol=lambda: digits.DigitsProtocol(grey=True)),
+    "stacked-digits": _Registered(digits.build_stacked, digits.INPUT_SIZE, "unit", logits=True,
+                                  default_weights=digits.WEIGHTS_PATH,
+                                  protocol=lambda: digits.DigitsProtocol(grey=False)),
 }
 
 
@@ -201,16 +223,18 @@ def load_extractor(name: str = DEFAULTS.extractor, *, resize: str = DEFAULTS.res
     elif name in _REGISTRY:
         entry = _REGISTRY[name]
         path = (resolve_weights(extractor_weights, progress, entry.weights, "--extractor-weights")
-                if entry.weights is not None else (Path(extractor_weights) if extractor_weights else None))
-        build, outputs = entry.build, ("features",)
-        protocol = Protocol(resize, size or entry.size, entry.normalize)
+                if entry.weights is not None else (Path(extractor_weights) if extractor_weights
+                                                   else entry.default_weights))
+        build, outputs = entry.build, ("features", "logits") if entry.logits else ("features",)
+        protocol = entry.protocol() if entry.protocol else Protocol(resize, size or entry.size, entry.normalize)
     else:
         raise GenmetricsError(f"unknown extractor {name!r}; choose one of {', '.join(extractor_names())}")
     sha = sha256_of(path) if path is not None else None
     key = (name, sha, str(device))
     if key not in _models:
         model = build(device, path)
-        _models[key] = model if name == "inception" else _single_output(model)
+        _models[key] = (model if name == "inception" else
+                        _features_and_logits(model) if "logits" in outputs else _single_output(model))
     return Extractor(name, _models[key], device, protocol, path, sha, outputs, precision)
 
 
