@@ -17,8 +17,12 @@ MNIST) are resized to 32 the same way. 32 px is also LeNet-5's input size (LeCun
 
 Weights: ``digits_lenet.pt`` in this folder (shipped with the package), written by
 ``benchmarks/train_digits_classifier.py`` (seeded, deterministic, one thread) from the digits' training
-split (the first 1,497 images, ``trainers/data.py DIGITS_SPLITS``), the epoch chosen on the validation
-split. Accuracy on the held-out test split (150 images): see ``TEST_ACCURACY``. The file's SHA-256 is
+split (the first 1,497 images, ``trainers/data.py DIGITS_SPLITS``) with small random rotations, scalings,
+shifts and stroke-width changes, the epoch chosen on the validation split (150 images, 98.0%). Accuracy on
+the held-out test split: 146 of 150, 97.3% (``TEST_ACCURACY``). The 300 held-out digits (validation and
+test) score IS 9.16 with one split (at most exp H(labels) = 9.93 for their labels), 10 classes, class
+KL 0.0015 nats, 90.7% classified with p >= 0.9 (``benchmarks/train_digits_classifier.py`` prints these).
+The file's SHA-256 is
 pinned here and checked whenever the shipped file is loaded; ``--extractor-weights PATH`` loads another
 state dict of this architecture (say, a retrained one), recorded by its own hash.
 """
@@ -36,8 +40,8 @@ from .preprocess import Protocol
 from .weights import sha256_of, state_dict_mismatch
 
 WEIGHTS_PATH = Path(__file__).with_name("digits_lenet.pt")
-WEIGHTS_SHA256 = "3c058301b194701b6f8f085852029a2c85afb3afc3f3135221e939eef202ebe0"
-TEST_ACCURACY = 145 / 150  # the shipped weights on the held-out test split (benchmarks/train_digits_classifier.py)
+WEIGHTS_SHA256 = "c1cc393697665ff86396d6626b075ecd57262646a86f45ae155efef392d9ba91"
+TEST_ACCURACY = 146 / 150  # the shipped weights on the held-out test split (benchmarks/train_digits_classifier.py)
 INPUT_SIZE = 32  # LeNet-5's input (LeCun et al. 1998); the trainers' digits resolution (trainers/data.py)
 FEATURE_DIMS = 128
 NUM_CLASSES = 10

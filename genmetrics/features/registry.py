@@ -55,8 +55,8 @@ class Extractor:
         if self.name != "inception":
             has_logits = "logits" in self.outputs
             if logits and not has_logits:
-                raise GenmetricsError(f"logits (for IS) come from the inception, digits and stacked-digits "
-                                      f"extractors, not {self.name}")
+                raise GenmetricsError(f"logits (for IS) come from the inception extractor or the digits "
+                                      f"classifier (digits, stacked-digits), not {self.name}")
             return frozenset({"features"} | ({"logits"} if has_logits and logits is not False else set())), "features"
         if dims not in FEATURE_DIMS:
             raise GenmetricsError(f"--dims {dims} is not available; choose one of {FEATURE_DIMS}")

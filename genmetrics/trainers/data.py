@@ -191,8 +191,8 @@ def load_folder(path: Path, size: int | None) -> tuple[torch.Tensor, torch.Tenso
 
     source = open_images(path)
     if source.files is None or not path.is_dir():
-        raise GenmetricsError(f"--data {path}: give a folder of images (or digits, mnist, fashion-mnist, "
-                              f"cifar10, ring8, grid25)")
+        raise GenmetricsError(f"--data {path}: give a folder of images (or digits, stacked-digits, mnist, "
+                              f"fashion-mnist, cifar10, ring8, grid25)")
     try:
         first = source.load(0)
         size = size or min(first.shape[:2])
