@@ -90,6 +90,21 @@ def test_eight_and_thirty_two_pixel_digits_give_the_same_classes(held_out):
     assert np.abs(a.features - b.features).max() <= 0.01 * np.abs(b.features).max()
 
 
+def test_a_registered_classifier_gives_logits_for_is():
+    from genmetrics.features.registry import register_extractor
+
+    def build(device, weights):
+        net = digits.load_classifier(None, device)
+        return lambda x: (net.features(x[:, :1]), net.fc2(net.features(x[:, :1])))
+
+    register_extractor("digits-red-test", build, size=32, logits=True, override=True)
+    images = nhwc(load_digits(32, "test")[0][:40].repeat(1, 3, 1, 1))
+    ours = compute_features(images, extractor="digits-red-test", progress=False)
+    shipped = compute_features(images, extractor="digits", progress=False)
+    assert ours.logits.shape == (40, 10)  # bilinear 32 -> 32 (tf mode at the same size) is the identity
+    assert np.abs(ours.logits - shipped.logits).max() < 1e-4  # grey luma of equal channels: round-off
+
+
 def test_class_coverage_closed_forms():
     one_class = np.tile(np.eye(10)[3] * 20, (50, 1))
     result = class_coverage_from_logits(one_class)
@@ -133,7 +148,7 @@ def test_real_stacked_digits_cover_nearly_every_mode_and_one_triple_covers_one()
     assert single.classes_covered == 1 and single.class_kl == pytest.approx(math.log(1000), rel=1e-12)
 
 
-def test_stacked_digits_is_training_data_and_an_exported_set():
+def test_stacked_digits_is_training_data_and_an_exported_set(tmp_path):
     data = open_training_data("stacked-digits")
     assert data.images.shape[1:] == (3, 32, 32) and data.num_classes == 1000
     again, modes = load_stacked_digits(32)
@@ -143,6 +158,11 @@ def test_stacked_digits_is_training_data_and_an_exported_set():
     for channel, label in zip(data.images[0], (r, g, b)):  # each channel is a training digit of its label
         match = (digit_images[:, 0] == channel).flatten(1).all(1)
         assert match.any() and digit_labels[match][0] == label
+    code, out, err = run("data", "stacked-digits", "--split", "test", "-n", 50, "--seed", 3, "-o", tmp_path / "s.npz")
+    assert code == 0, err
+    with np.load(tmp_path / "s.npz") as exported:
+        images = [exported[k] for k in exported.files if exported[k].ndim == 4][0]
+    assert np.array_equal(images, nhwc(load_stacked_digits(32, "test", n=50, seed=3)[0]))
 
 
 def test_cli_is_with_the_digits_extractor(tmp_path, held_out):

@@ -171,12 +171,13 @@ _REGISTRY: dict[str, _Registered] = {
 
 
 def register_extractor(name: str, build: Callable, *, size: int = 224, normalize: str = "unit",
-                       weights=None, override: bool = False) -> None:
+                       weights=None, override: bool = False, logits: bool = False) -> None:
     """Make ``name`` usable as ``extractor=name`` / ``--extractor name``.
 
     ``build(device, weights_path_or_None)`` returns a callable mapping an (N, 3, size, size) batch,
     normalised as ``normalize`` ("unit" [0, 1], "imagenet", "inception" [-1, 1], "uint8"), to (N, D)
-    features. ``weights`` is an optional ``genmetrics.features.weights.WeightsSpec``.
+    features, or with ``logits=True`` (a classifier) to a tuple (features, (N, K) logits), which IS and
+    class coverage use. ``weights`` is an optional ``genmetrics.features.weights.WeightsSpec``.
     """
     if not isinstance(name, str) or not name or ":" in name or name == "inception":
         raise ValueError(f"extractor name {name!r} must be a non-empty string without ':' and not 'inception'")
@@ -184,7 +185,7 @@ def register_extractor(name: str, build: Callable, *, size: int = 224, normalize
         raise ValueError(f"extractor {name!r} is already registered; pass override=True to replace it")
     if not callable(build) or normalize not in NORMALIZATIONS or int(size) < 1:
         raise ValueError("build must be callable, size positive, normalize one of " + ", ".join(NORMALIZATIONS))
-    _REGISTRY[name] = _Registered(build, int(size), normalize, weights)
+    _REGISTRY[name] = _Registered(build, int(size), normalize, weights, bool(logits))
 
 
 def extractor_names() -> list[str]:
