@@ -36,7 +36,7 @@ class Options:
                              "torchscript:PATH, or one registered in code.", "Heusel et al. 2017 (FID) use the FID InceptionV3")
     extractor_size: int | None = _option(None, "Input resolution of the extractor (needed for torchscript:PATH).")
     extractor_weights: str | None = _option(None, "Weights of a non-Inception extractor (vgg16: torchvision's "
-                                            "state dict).")
+                                            "state dict; digits: a retrained file [default: the shipped one]).")
     extractor_input: str = _option("float", "What a torchscript extractor takes: [0,1] floats or uint8.")
     weights: str | None = _option(None, "FID Inception weights file (pytorch-fid's .pth); also "
                                   "$GENMETRICS_WEIGHTS. Downloaded and cached on first use otherwise.")

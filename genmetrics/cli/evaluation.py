@@ -165,6 +165,7 @@ def eval_command(path1, path2, metrics, as_json, **kwargs):
       genmetrics eval real/ fake/                               all metrics
       genmetrics eval real/ fake/ --metrics fid,kid --json
       genmetrics eval real/ fake/ --metrics fid,precision,recall --bootstrap 200
+      genmetrics eval digits_test.npz samples.npz --extractor digits --metrics fid,kid,is,class_coverage
 
     Precision/recall (k=3, Kynkaanniemi et al. 2019) and density/coverage (k=5, Naeem et al. 2020) use
     the Inception pool features; KID (Binkowski et al. 2018) the same features.

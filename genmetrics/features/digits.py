@@ -35,6 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..defaults import DEFAULTS
+from ..device import resolve_device
 from ..errors import GenmetricsError
 from .preprocess import Protocol
 from .weights import sha256_of, state_dict_mismatch
@@ -96,7 +98,7 @@ def to_network_input(batch: torch.Tensor, grey: bool = True) -> torch.Tensor:
     return x / 255
 
 
-def load_classifier(path: Path | None = None, device: torch.device | str = "cpu") -> DigitsLeNet:
+def load_classifier(path: Path | None = None, device: torch.device | str = DEFAULTS.device) -> DigitsLeNet:
     """The classifier in eval mode; ``path`` None is the shipped file, whose SHA-256 must be ``WEIGHTS_SHA256``."""
     path = WEIGHTS_PATH if path is None else Path(path)
     if not path.is_file():
@@ -118,7 +120,7 @@ def load_classifier(path: Path | None = None, device: torch.device | str = "cpu"
         raise GenmetricsError(f"{path} is not a digits classifier state dict "
                               f"(benchmarks/train_digits_classifier.py writes one): {mismatch}")
     net.load_state_dict(state)
-    return net.eval().to(device).requires_grad_(False)
+    return net.eval().to(resolve_device(device)).requires_grad_(False)
 
 
 def build_digits(device: torch.device, path: Path | None):
