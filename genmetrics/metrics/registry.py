@@ -94,6 +94,7 @@ class Metric:
     rank_by: tuple[str, ...] = ()  # keys compared in order to say which of two results is better
     note: str = ""  # shown after the name in the CLI's choices
     features: FeatureSpace | None = None  # its own feature space; None: the call's extractor
+    default: bool = True  # in eval's default --metrics (False: computed only when asked for)
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -115,7 +116,8 @@ _registry: dict[str, Metric] = {}
 
 
 def register_metric(name: str, keys, needs, compute: Callable, *, options=(), not_applicable=None,
-                    unsourced=None, rank_by=None, note: str = "", features: FeatureSpace | None = None) -> Metric:
+                    unsourced=None, rank_by=None, note: str = "", features: FeatureSpace | None = None,
+                    default: bool = True) -> Metric:
     """Add a metric; every field is checked here, so a mistake fails at import, not in a user's run."""
     def fail(why: str):
         raise GenmetricsError(f"register_metric({name!r}): {why}")
@@ -165,7 +167,8 @@ def register_metric(name: str, keys, needs, compute: Callable, *, options=(), no
     rank_by = tuple(rank_by) if rank_by is not None else tuple(k.name for k in ranked[:1])
     if not all(r in [k.name for k in ranked] for r in rank_by):
         fail(f"rank_by {rank_by} must name keys with a higher_is_better")
-    metric = Metric(name, keys, needs, compute, options, not_applicable, unsourced, rank_by, note, features)
+    metric = Metric(name, keys, needs, compute, options, not_applicable, unsourced, rank_by, note, features,
+                    bool(default))
     _registry[name] = metric
     return metric
 
@@ -184,6 +187,12 @@ def metrics(context: str | None = None) -> tuple[Metric, ...]:
 
 def metric_names(context: str | None = None) -> tuple[str, ...]:
     return tuple(m.name for m in metrics(context))
+
+
+def default_metric_names(context: str) -> tuple[str, ...]:
+    """The metrics computed in ``context`` when none are named (those registered with ``default=False``,
+    which need a particular extractor, only when asked for)."""
+    return tuple(m.name for m in metrics(context) if m.default)
 
 
 def get_metric(name: str) -> Metric:
