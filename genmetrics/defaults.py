@@ -36,11 +36,11 @@ class Options:
                                  "dgm-eval's DINOv2 transform (PIL bicubic); google-research cmmd io_util.py")
     dims: int = _option(2048, "Inception layer: 64, 192, 768 (block features) or 2048 (pool).",
                         "2048: the final average pool of InceptionV3, the FID of Heusel et al. 2017")
-    extractor: str = _option("inception", "Feature extractor: inception, vgg16, torchscript:PATH, or one "
-                             "registered in code.", "Heusel et al. 2017 (FID) use the FID InceptionV3")
+    extractor: str = _option("inception", "Feature extractor: inception, vgg16, digits, stacked-digits, "
+                             "torchscript:PATH, or one registered in code.", "Heusel et al. 2017 (FID) use the FID InceptionV3")
     extractor_size: int | None = _option(None, "Input resolution of the extractor (needed for torchscript:PATH).")
     extractor_weights: str | None = _option(None, "Weights of a non-Inception extractor (vgg16: torchvision's "
-                                            "state dict).")
+                                            "state dict; digits: a retrained file [default: the shipped one]).")
     extractor_input: str = _option("float", "What a torchscript extractor takes: [0,1] floats or uint8.")
     weights: str | None = _option(None, "FID Inception weights file (pytorch-fid's .pth); also "
                                   "$GENMETRICS_WEIGHTS. Downloaded and cached on first use otherwise.")

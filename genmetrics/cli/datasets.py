@@ -17,19 +17,22 @@ from .common import cli, emit, friendly_errors, json_option, option
               help="digits: train (1,497 images, what training uses), valid (150) or test (150); "
                    "mnist, fashion-mnist, cifar10: train or test.")
 @click.option("--image-size", type=int, default=None, help="Resize to this side [digits: 32; others: native].")
-@click.option("-n", "n", type=int, default=None, help="Only the first N images (toy sets: N points) [all; 2,500].")
-@option("sample_seed", "--seed", help="Toy sets: the seed of the draw.")
+@click.option("-n", "n", type=int, default=None, help="Only the first N images (toy sets: N points; stacked-digits: N "
+              "drawn images) [all; 2,500; 25,600].")
+@option("sample_seed", "--seed", help="Toy sets and stacked-digits: the seed of the draw (stacked-digits' "
+        "training set: 0).")
 @click.option("--data-root", default=None, help="Where torchvision's data sets are (or are downloaded to).")
 @json_option
 @friendly_errors
 def data_command(name, output, force, split, image_size, n, sample_seed, data_root, as_json):
-    """Write the named data set NAME (digits, mnist, fashion-mnist, cifar10, ring8, grid25) as training
-    sees it, to use as a reference for fid, parzen, prdc or modes.
+    """Write the named data set NAME (digits, stacked-digits, mnist, fashion-mnist, cifar10, ring8, grid25)
+    as training sees it, to use as a reference for fid, parzen, prdc or modes.
 
     \b
     Examples (offline, with the bundled digits):
       genmetrics data digits --split test -o digits_test.npz
       genmetrics data digits --split valid -o digits_valid.npz
+      genmetrics data stacked-digits --split test -n 26000 --seed 1 -o stacked_test.npz
       genmetrics parzen samples/ digits_test.npz --valid digits_valid.npz --gray
       genmetrics data cifar10 -o cifar10_train/ --data-root ~/data
     """

@@ -59,6 +59,9 @@ def fid_command(path1, path2, infinity, infinity_points, infinity_min, seed, as_
 @click.argument("path")
 @option("splits")
 @option("shuffle_seed")
+@option("extractor", help="inception (the Inception Score), digits (10 digit classes; see the README) or "
+        "stacked-digits (1,000 modes).")
+@option("extractor_weights")
 @extraction_options
 @friendly_errors
 def is_command(path, splits, shuffle_seed, as_json, **kwargs):
@@ -69,11 +72,13 @@ def is_command(path, splits, shuffle_seed, as_json, **kwargs):
       genmetrics is fake/                                 10 splits in the given (sorted) order
       genmetrics is fake.npz --shuffle-seed 2020          torch-fidelity's number
       genmetrics is fake/ --json
+      genmetrics is digits/ --extractor digits            the bundled digits classifier's IS (at most 10)
     """
     result = inception_score(path, splits=splits, shuffle_seed=shuffle_seed, **library_options(kwargs))
     emit(result.to_dict(), as_json,
          f"IS: {result.inception_score:.6f} ± {result.inception_score_std:.6f}  "
-         f"(n={result.n}, splits={result.splits}, resize={result.resize})")
+         f"(n={result.n}, splits={result.splits}, "
+         + (f"resize={result.resize})" if result.extractor == "inception" else f"extractor={result.extractor})"))
 
 
 @cli.command("stats")
@@ -132,7 +137,8 @@ def run_evaluate(path1, path2, metrics, as_json, kwargs):
     for key in registry.result_keys("eval"):
         if key.name in result and key.higher_is_better is not None:
             spread = result.get(key.spread) if key.spread else None
-            line = f"{key.short or key.label:>10}: {result[key.name]:.6f}" + (
+            value = result[key.name]
+            line = f"{key.short or key.label:>10}: " + (f"{value}" if isinstance(value, int) else f"{value:.6f}") + (
                 f" ± {spread:.6f}" if spread is not None else "")
             if key.name in intervals:
                 low, high = intervals[key.name]
@@ -159,6 +165,7 @@ def eval_command(path1, path2, metrics, as_json, **kwargs):
       genmetrics eval real/ fake/                               all metrics
       genmetrics eval real/ fake/ --metrics fid,kid --json
       genmetrics eval real/ fake/ --metrics fid,precision,recall --bootstrap 200
+      genmetrics eval digits_test.npz samples.npz --extractor digits --metrics fid,kid,is,class_coverage
 
     Precision/recall (k=3, Kynkaanniemi et al. 2019) and density/coverage (k=5, Naeem et al. 2020) use
     the Inception pool features; KID (Binkowski et al. 2018) the same features.

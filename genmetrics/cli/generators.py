@@ -44,8 +44,8 @@ def _train_summary(result) -> str:
 
 @cli.command("train")
 @click.argument("model", required=False)
-@click.option("--data", default=None, help="A folder of images (class subfolders for acgan), digits, mnist, "
-                                           "fashion-mnist, cifar10, ring8 or grid25.")
+@click.option("--data", default=None, help="A folder of images (class subfolders for acgan), digits, "
+                                           "stacked-digits, mnist, fashion-mnist, cifar10, ring8 or grid25.")
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="The run folder.")
 @click.option("--steps", type=int, default=None, help="Generator updates [default: per data, see --dry-run].")
 @click.option("--epochs", type=float, default=None, help="Passes over the data (image data; instead of --steps).")

@@ -202,7 +202,8 @@ def _read_checkpoint(path: Path, total: int) -> tuple:
 
 
 def compute_logits(images, **options) -> tuple[np.ndarray, dict]:
-    """The 1008 unbiased logits of every image (or those stored in a features npz), and the protocol."""
+    """The logits of every image (or those stored in a features npz), and the protocol: the 1008 unbiased
+    logits of the inception extractor, the 10 of ``digits``, the 1,000 of ``stacked-digits``."""
     check_keywords(options, EXTRACTION_OPTIONS, "compute_logits")
     opened = open_input(images, (IMAGES, FEATURES), "the Inception Score")
     if opened.kind == FEATURES:
@@ -212,8 +213,6 @@ def compute_logits(images, **options) -> tuple[np.ndarray, dict]:
     images = opened.images
     options.pop("dims", None)
     _cache_options(options)  # logits are not cached on their own (features files hold them)
-    if options.get("extractor", "inception") != "inception":
-        raise GenmetricsError("the Inception Score needs the inception extractor's logits; drop --extractor")
     stream = feature_stream(images, dims=2048, logits=True, desc=f"logits {_short(images)}", **options)
     logits = _collect(stream)["logits"]
     return logits, {**protocol_of(stream, 2048), "skipped": len(stream.skipped)}

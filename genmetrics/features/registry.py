@@ -10,6 +10,9 @@
   clip-vit-b32/l14/l14-336
                     CLIP image embeddings (512/768/768-d) with CLIP's normalisation; resize
                     protocols cmmd (default) and torch-fidelity (features/vit.py)
+  digits            a LeNet-5-like classifier of the bundled digits (features/digits.py): 128-d features and
+                    10 logits, grey at 32 px; its weights ship with the package (SHA-256 pinned)
+  stacked-digits    the same classifier on each RGB channel: 384-d features and 1,000 logits (stacked digits)
   torchscript:PATH  any TorchScript module mapping an image batch to (N, D) features; its input is
                     [0, 1] floats (or uint8 with ``extractor_input="uint8"``) at ``size`` pixels
 
@@ -28,6 +31,7 @@ import torch
 
 from ..defaults import DEFAULTS, FEATURE_DIMS
 from ..errors import GenmetricsError
+from . import digits
 from .inception import FIDInceptionV3, INPUT_SIZE
 from .preprocess import NORMALIZATIONS, Protocol
 from .vit import CLIP, DINOV2, build_clip, build_dinov2, clip_weights, dinov2_weights
@@ -56,9 +60,11 @@ class Extractor:
     def select(self, dims: int, logits: bool | None) -> tuple[frozenset, str]:
         """The outputs to compute and the key of the feature output, for ``dims`` and ``logits``."""
         if self.name != "inception":
-            if logits:
-                raise GenmetricsError(f"logits (for IS) come from the inception extractor, not {self.name}")
-            return frozenset({"features"}), "features"
+            has_logits = "logits" in self.outputs
+            if logits and not has_logits:
+                raise GenmetricsError(f"logits (for IS) come from the inception extractor or the digits "
+                                      f"classifier (digits, stacked-digits), not {self.name}")
+            return frozenset({"features"} | ({"logits"} if has_logits and logits is not False else set())), "features"
         if dims == "spatial":  # sFID's mixed_6/conv features (inception.spatial_features)
             return frozenset({"spatial"} | ({"logits"} if logits else set())), "spatial"
         if dims not in FEATURE_DIMS:
@@ -82,6 +88,14 @@ def _single_output(model):
             shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features).__name__
             raise GenmetricsError(f"the extractor returned {shape}; it must return (N, D) features")
         return {"features": features}
+    return run
+
+
+def _features_and_logits(model):
+    """Wrap a callable returning (features, logits) into the ``model(x, outputs) -> dict`` interface."""
+    def run(x, outputs):
+        features, logits = model(x)
+        return {"features": features, **({"logits": logits} if "logits" in outputs else {})}
     return run
 
 
@@ -151,6 +165,9 @@ class _Registered:
     normalize: str
     weights: object = None  # a WeightsSpec, or None when no weights file is needed
     resize: str = "tf"  # the resize protocol when none is given
+    logits: bool = False  # build's callable returns (features, logits)
+    default_weights: Path | None = None  # a file shipped with the package, used without --extractor-weights
+    protocol: Callable | None = None  # its own preprocessing (a Protocol), instead of --resize's
 
 
 _REGISTRY: dict[str, _Registered] = {
@@ -160,17 +177,24 @@ _REGISTRY: dict[str, _Registered] = {
     **{name: _Registered(build_dinov2(name), 224, "imagenet", dinov2_weights(name), "dgm-eval") for name in DINOV2},
     # cmmd by default: google-research cmmd's preprocessing (io_util.py, embedding.py).
     **{name: _Registered(build_clip(name), CLIP[name][1], "clip", clip_weights(name), "cmmd") for name in CLIP},
+    "digits": _Registered(digits.build_digits, digits.INPUT_SIZE, "unit", logits=True,
+                          default_weights=digits.WEIGHTS_PATH, protocol=lambda: digits.DigitsProtocol(grey=True)),
+    "stacked-digits": _Registered(digits.build_stacked, digits.INPUT_SIZE, "unit", logits=True,
+                                  default_weights=digits.WEIGHTS_PATH,
+                                  protocol=lambda: digits.DigitsProtocol(grey=False)),
 }
 
 
 def register_extractor(name: str, build: Callable, *, size: int = 224, normalize: str = "unit",
-                       weights=None, override: bool = False, default_resize: str = "tf") -> None:
+                       weights=None, override: bool = False, default_resize: str = "tf",
+                       logits: bool = False) -> None:
     """Make ``name`` usable as ``extractor=name`` / ``--extractor name``.
 
     ``build(device, weights_path_or_None)`` returns a callable mapping an (N, 3, size, size) batch,
     normalised as ``normalize`` ("unit" [0, 1], "imagenet", "inception" [-1, 1], "uint8"), to (N, D)
-    features. ``weights`` is an optional ``genmetrics.features.weights.WeightsSpec``; ``default_resize``
-    the resize protocol used when the caller gives none.
+    features, or with ``logits=True`` (a classifier) to a tuple (features, (N, K) logits), which IS and
+    class coverage use. ``weights`` is an optional ``genmetrics.features.weights.WeightsSpec``;
+    ``default_resize`` the resize protocol used when the caller gives none.
     """
     if not isinstance(name, str) or not name or ":" in name or name == "inception":
         raise ValueError(f"extractor name {name!r} must be a non-empty string without ':' and not 'inception'")
@@ -178,7 +202,8 @@ def register_extractor(name: str, build: Callable, *, size: int = 224, normalize
         raise ValueError(f"extractor {name!r} is already registered; pass override=True to replace it")
     if not callable(build) or normalize not in NORMALIZATIONS or int(size) < 1:
         raise ValueError("build must be callable, size positive, normalize one of " + ", ".join(NORMALIZATIONS))
-    _REGISTRY[name] = _Registered(build, int(size), normalize, weights, Protocol(default_resize).name)
+    _REGISTRY[name] = _Registered(build, int(size), normalize, weights, Protocol(default_resize).name,
+                                  bool(logits))
 
 
 def extractor_names() -> list[str]:
@@ -218,16 +243,18 @@ def load_extractor(name: str = DEFAULTS.extractor, *, resize: str = DEFAULTS.res
     elif name in _REGISTRY:
         entry = _REGISTRY[name]
         path = (resolve_weights(extractor_weights, progress, entry.weights, "--extractor-weights")
-                if entry.weights is not None else (Path(extractor_weights) if extractor_weights else None))
-        build, outputs = entry.build, ("features",)
-        protocol = Protocol(resize or entry.resize, size or entry.size, entry.normalize)
+                if entry.weights is not None else (Path(extractor_weights) if extractor_weights
+                                                   else entry.default_weights))
+        build, outputs = entry.build, ("features", "logits") if entry.logits else ("features",)
+        protocol = entry.protocol() if entry.protocol else Protocol(resize or entry.resize, size or entry.size, entry.normalize)
     else:
         raise GenmetricsError(f"unknown extractor {name!r}; choose one of {', '.join(extractor_names())}")
     sha = sha256_of(path) if path is not None else None
     key = (name, sha, str(device))
     if key not in _models:
         model = build(device, path)
-        _models[key] = model if name == "inception" else _single_output(model)
+        _models[key] = (model if name == "inception" else
+                        _features_and_logits(model) if "logits" in outputs else _single_output(model))
     return Extractor(name, _models[key], device, protocol, path, sha, outputs, precision)
 
 

@@ -6,7 +6,9 @@ result keys in every output and of the sweep's columns). The function ``prdc`` i
 """
 from . import fid as _fid, inception_score as _inception_score, kid as _kid, prdc as _prdc, modes as _modes  # noqa: F401
 from . import fd as _fd, cmmd as _cmmd, vendi as _vendi, authpct as _authpct  # noqa: F401
+from . import class_coverage as _class_coverage  # noqa: F401
 from . import swd as _swd  # noqa: F401
+from .class_coverage import ClassCoverage, class_coverage_from_logits
 from .evaluate import evaluate
 from .fid import FIDResult, SmallSampleWarning, fid, frechet_distance
 from .fid_infinity import fid_infinity
@@ -19,8 +21,8 @@ from .registry import Key, get_metric, metric_names, parse_metrics, register_met
 from .result import KIDResult, MetricResult, PRDCResult
 from .scores import scores
 
-__all__ = ["DC_K", "FIDResult", "ISResult", "KIDResult", "Key", "METRICS", "MetricResult", "ModeCoverage", "PRDCResult",
-           "PR_K", "ParzenResult", "SmallSampleWarning", "evaluate", "fid", "fid_infinity", "frechet_distance",
+__all__ = ["ClassCoverage", "DC_K", "FIDResult", "ISResult", "KIDResult", "Key", "METRICS", "MetricResult", "ModeCoverage", "PRDCResult",
+           "PR_K", "ParzenResult", "SmallSampleWarning", "class_coverage_from_logits", "evaluate", "fid", "fid_infinity", "frechet_distance",
            "get_metric", "inception_score", "inception_score_from_logits", "kernel_inception_distance",
            "metric_names", "mode_coverage", "mode_coverage_of", "parse_metrics", "parzen_log_densities",
            "parzen_log_likelihood", "register_metric", "scores", "unregister_metric"]

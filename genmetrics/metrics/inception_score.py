@@ -55,22 +55,26 @@ class ISResult(MetricResult):
     input: str = ""
     skipped: int = 0
     version: str = __version__
+    extractor: str = "inception"  # digits: the IS of the bundled digits classifier (at most 10)
 
-    PROTOCOL = ("splits", "n", "shuffle_seed", "resize", "weights_sha256", "weights_canonical", "version")
+    PROTOCOL = ("splits", "n", "shuffle_seed", "extractor", "resize", "weights_sha256", "weights_canonical",
+                "version")
 
 
 def inception_score(images, *, splits: int = DEFAULTS.splits,
                     shuffle_seed: int | None = DEFAULTS.shuffle_seed, **options) -> ISResult:
     """Inception Score of ``images`` (any input the loader accepts, or a features npz with logits).
 
-    Options: ``resize``, ``weights``, ``device``, ``batch_size``, ``workers``, ``skip_bad``, ``progress``.
+    Options: ``resize``, ``weights``, ``device``, ``batch_size``, ``workers``, ``skip_bad``, ``progress``;
+    ``extractor="digits"`` scores with the bundled digits classifier's 10 classes instead (at most 10).
     """
     check_keywords(options, EXTRACTION_OPTIONS, "inception_score")
     logits, meta = compute_logits(images, **options)
     mean, std = inception_score_from_logits(logits, splits, shuffle_seed)
     return ISResult(mean, std, splits, int(logits.shape[0]), shuffle_seed, meta.get("resize"),
                     meta.get("weights_sha256"), meta.get("weights_canonical"),
-                    str(images) if not hasattr(images, "shape") else "<array>", meta.get("skipped", 0))
+                    str(images) if not hasattr(images, "shape") else "<array>", meta.get("skipped", 0),
+                    extractor=meta.get("extractor", "inception"))
 
 
 def _inception_score_of(inputs) -> dict:

@@ -98,7 +98,7 @@ class Metric:
     rank_by: tuple[str, ...] = ()  # keys compared in order to say which of two results is better
     note: str = ""  # shown after the name in the CLI's choices
     features: FeatureSpace | None = None  # its own feature space; None: the call's extractor
-    by_name_only: bool = False  # left out of the default --metrics (swd: slow, and needs >= 16 px images)
+    default: bool = True  # in eval's default --metrics (False: computed only when asked for)
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -121,7 +121,7 @@ _registry: dict[str, Metric] = {}
 
 def register_metric(name: str, keys, needs, compute: Callable, *, options=(), not_applicable=None,
                     unsourced=None, rank_by=None, note: str = "", features: FeatureSpace | None = None,
-                    by_name_only: bool = False) -> Metric:
+                    default: bool = True) -> Metric:
     """Add a metric; every field is checked here, so a mistake fails at import, not in a user's run."""
     def fail(why: str):
         raise GenmetricsError(f"register_metric({name!r}): {why}")
@@ -172,7 +172,7 @@ def register_metric(name: str, keys, needs, compute: Callable, *, options=(), no
     if not all(r in [k.name for k in ranked] for r in rank_by):
         fail(f"rank_by {rank_by} must name keys with a higher_is_better")
     metric = Metric(name, keys, needs, compute, options, not_applicable, unsourced, rank_by, note, features,
-                    by_name_only)
+                    bool(default))
     _registry[name] = metric
     return metric
 
@@ -194,8 +194,9 @@ def metric_names(context: str | None = None) -> tuple[str, ...]:
 
 
 def default_metric_names(context: str) -> tuple[str, ...]:
-    """The metrics a context computes when none are named: all it offers but the ``by_name_only`` ones."""
-    return tuple(m.name for m in metrics(context) if not m.by_name_only)
+    """The metrics computed in ``context`` when none are named (those registered with ``default=False``,
+    which need a particular extractor, only when asked for)."""
+    return tuple(m.name for m in metrics(context) if m.default)
 
 
 def get_metric(name: str) -> Metric:

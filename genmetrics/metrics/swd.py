@@ -142,4 +142,4 @@ register_metric("swd", [Key("swd", False, "sliced Wasserstein distance x1e3", sh
                 {REFERENCE_IMAGES, GENERATED_IMAGES}, _swd_of, options=("seed",),
                 not_applicable={"sweep": "the sweep scores features; run genmetrics eval on its samples",
                                 "train": "the trainers score features; run genmetrics eval on a run's samples"},
-                note="ProGAN, images >= 16 px", by_name_only=True)
+                note="ProGAN, images >= 16 px", default=False)

@@ -117,6 +117,8 @@ COMMON = {
 DATASET_DEFAULTS = {
     # digits: 1,797 8x8 images upsampled to 32; ~0.15 s a step on 2 CPU cores, digits visible by step 300.
     "digits": dict(image_size=32, epochs=None, steps=600, g_width=32, d_width=32, sample_every=100),
+    # stacked-digits: three digits as RGB (1,000 modes); the digits' settings, 3 channels.
+    "stacked-digits": dict(image_size=32, epochs=None, steps=600, g_width=32, d_width=32, sample_every=100),
     "mnist": dict(image_size=28),
     "fashion-mnist": dict(image_size=28),
     "cifar10": dict(image_size=32),
