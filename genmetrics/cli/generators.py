@@ -36,7 +36,8 @@ def _train_summary(result) -> str:
 @cli.command("train")
 @click.argument("model", required=False)
 @click.option("--data", default=None, help="A folder of images (class subfolders for acgan), digits, "
-                                           "stacked-digits, mnist, fashion-mnist, cifar10, ring8 or grid25.")
+                                           "stacked-digits, mnist, fashion-mnist, cifar10, ring8 or grid25; "
+                                           "binarised: digits-binary, mnist-binary (and -dynamic).")
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="The run folder.")
 @click.option("--steps", type=int, default=None, help="Generator updates [default: per data, see --dry-run].")
 @click.option("--epochs", type=float, default=None, help="Passes over the data (image data; instead of --steps).")
@@ -61,7 +62,8 @@ def _train_summary(result) -> str:
 @quiet_option
 @friendly_errors
 def train_command(model, out, lr, settings, resume, dry_run, as_json, quiet, data, **options):
-    """Train a reference GAN: MODEL is gan, dcgan, lsgan, wgan, wgan-gp, acgan or unrolled.
+    """Train a reference model: MODEL is a GAN (gan, dcgan, lsgan, wgan, wgan-gp, acgan, unrolled), an
+    adversarial autoencoder (aae) or a likelihood model (vae, nade, pixelcnn; scored by genmetrics nll).
 
     Defaults are the published ones (cited in genmetrics/trainers/); --dry-run shows them all. The run
     folder gets config.json, checkpoints/{latest,best}.pt, samples/step_NNNNNN.png and metrics.jsonl.
@@ -76,6 +78,7 @@ def train_command(model, out, lr, settings, resume, dry_run, as_json, quiet, dat
       genmetrics train gan --data ring8 --out runs/ring --seed 1      2-D toy data, mode coverage
       genmetrics train --out runs/c10 --resume                        continue after an interruption
       genmetrics train dcgan --data mnist --out r --dry-run           show the resolved configuration
+      genmetrics train nade --data digits-binary --out runs/nade     8x8 binarised digits; then genmetrics nll
     """
     overrides = collect_overrides(options, lr, settings)
     if dry_run:
