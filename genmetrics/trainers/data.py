@@ -232,7 +232,8 @@ def load_binary(name: str, split: str, data_root: str | None = None, image_size:
 
 def open_training_data(data: str, data_root: str | None = None, image_size: int | None = None) -> TrainData:
     """Open ``--data``: a folder, ``digits``, ``stacked-digits``, ``mnist``, ``fashion-mnist``, ``cifar10``, ``ring8``, ``grid25``."""
-    if image_size is not None:
+    native = data in BINARY and image_size == NATIVE_SIZE[BINARY[data][0]]  # binary data's own size (8 for digits)
+    if image_size is not None and not native:
         check_image_size(image_size)
     if data in MIXTURES:
         mixture = MIXTURES[data]

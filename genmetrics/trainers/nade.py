@@ -28,20 +28,20 @@ class NADENet(LikelihoodNet):
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """(N, D) logits of p(x_d = 1 | x_<d) for binary images x (N, C, H, W), all d at once."""
-        flat = x.flatten(1).float()
+        flat = x.flatten(1).to(self.W.dtype)
         terms = flat.unsqueeze(2) * self.W.t()                      # (N, D, H): W[:, d] x_d
         running = torch.cumsum(terms, dim=1)[:, :-1]                  # sum over j <= d, for d < D - 1
         a = self.c + torch.cat([torch.zeros_like(terms[:, :1]), running], dim=1)  # sum over j < d
         return (torch.sigmoid(a) * self.V).sum(-1) + self.b
 
     def log_prob(self, x):
-        target = x.flatten(1).float()
+        target = x.flatten(1).to(self.W.dtype)
         return -F.binary_cross_entropy_with_logits(self.logits(x), target, reduction="none").sum(1)
 
     def sample(self, z):
         u = uniforms(z)
         a = self.c.expand(z.shape[0], -1).clone()
-        out = torch.zeros(z.shape[0], self.dim, device=z.device)
+        out = torch.zeros(z.shape[0], self.dim, device=z.device, dtype=self.W.dtype)
         for d in range(self.dim):
             p = torch.sigmoid(torch.sigmoid(a) @ self.V[d] + self.b[d])
             out[:, d] = (u[:, d] < p).float()

@@ -25,7 +25,7 @@ from .._version import __version__
 from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
 from ..metrics.result import MetricResult
-from .binarize import BINARY, binarization_rule, pixel_levels
+from .binarize import BINARY, binarization_rule
 from .data import DIGITS_SPLITS, TORCHVISION, load_binary, load_digits, load_torchvision
 from .generator import load_generator
 from .seeding import EVAL, derive_generator
@@ -120,7 +120,7 @@ def _vae_bounds(net, x: torch.Tensor, first: int, k: int, seed: int, device) -> 
     """Per-image (-ELBO estimate, -IWAE_k) of images first .. first + len(x) - 1; draws seeded per image."""
     eps = torch.stack([torch.randn(k, net.latent, generator=derive_generator(seed, EVAL, first + i))
                        for i in range(len(x))], 1)  # (k, N, latent)
-    log_w = torch.cat([net.log_weights(x, eps[start:start + 500].to(device))
+    log_w = torch.cat([net.log_weights(x, eps[start:start + 500].to(device, net.dtype))
                        for start in range(0, k, 500)])  # (k, N), in chunks of 500 draws
     iwae = torch.logsumexp(log_w.double(), 0) - math.log(k)
     return (-log_w.double().mean(0)).cpu().numpy(), (-iwae).cpu().numpy()

@@ -47,12 +47,12 @@ class PixelCNNNet(LikelihoodNet):
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 1, H, W) Bernoulli logits, or (N, L, H, W) softmax logits, of every pixel given those before."""
-        return self.body(x.float() / (self.levels - 1) * 2 - 1)
+        return self.body(x.to(self.body[0].weight.dtype) / (self.levels - 1) * 2 - 1)
 
     def log_prob(self, x):
         logits = self.logits(x)
         if self.levels == 2:
-            return -F.binary_cross_entropy_with_logits(logits, x.float(), reduction="none").flatten(1).sum(1)
+            return -F.binary_cross_entropy_with_logits(logits, x.to(logits.dtype), reduction="none").flatten(1).sum(1)
         return F.log_softmax(logits, 1).gather(1, x).flatten(1).sum(1)
 
     def sample(self, z):

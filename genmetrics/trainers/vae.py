@@ -44,15 +44,20 @@ class VAENet(LikelihoodNet):
         self.encoder = tanh_mlp(self.dim, width, depth, 2 * latent)
         self.decoder = tanh_mlp(latent, width, depth, self.dim)
 
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.decoder[0].weight.dtype
+
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(mu, log sigma^2) of q(z|x) for binary images x."""
-        mu, logvar = self.encoder(x.flatten(1).float()).chunk(2, dim=1)
+        mu, logvar = self.encoder(x.flatten(1).to(self.dtype)).chunk(2, dim=1)
         return mu, logvar
 
     def log_likelihood(self, x_flat: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """log p(x|z) (..., ) for z (..., latent) and binary x (N, D) broadcast against it."""
         logits = self.decoder(z)
-        return -F.binary_cross_entropy_with_logits(logits, x_flat.expand_as(logits), reduction="none").sum(-1)
+        target = x_flat.to(logits.dtype).expand_as(logits)
+        return -F.binary_cross_entropy_with_logits(logits, target, reduction="none").sum(-1)
 
     def log_weights(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """(k, N) log w = log p(x|z) + log p(z) - log q(z|x) at z = mu + sigma eps, eps (k, N, latent) ~ N(0, I)."""
@@ -64,7 +69,7 @@ class VAENet(LikelihoodNet):
 
     def loss(self, x, gen):
         mu, logvar = self.encode(x)
-        eps = torch.randn(mu.shape, generator=gen).to(mu.device)
+        eps = torch.randn(mu.shape, generator=gen).to(mu.device, mu.dtype)
         z = mu + (0.5 * logvar).exp() * eps
         reconstruction = self.log_likelihood(x.flatten(1).float(), z)
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)  # KL(q(z|x) || N(0, I)), Eq. 10
