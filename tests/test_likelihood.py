@@ -24,7 +24,7 @@ from genmetrics.trainers.data import load_digits, open_training_data
 from genmetrics.trainers.nade import NADENet
 from genmetrics.trainers.nll import _vae_bounds, independent_pixel_nll, negative_log_likelihood
 from genmetrics.trainers.pixelcnn import PixelCNNNet
-from genmetrics.trainers.vae import VAENet
+from genmetrics.trainers.vae import VAENet, discretised_logistic_log_prob
 
 pytest.importorskip("sklearn")
 
@@ -85,6 +85,17 @@ def test_probabilities_of_all_3x3_binary_images_sum_to_one(kind):
     assert abs(log_p.exp().sum().item() - 1.0) < 1e-6
     assert log_p.exp().max() > 3 / 512  # not the uniform distribution: the check has something to sum
     torch.testing.assert_close(log_p, brute, rtol=0, atol=1e-9)
+
+
+def test_discretised_logistic_sums_to_one_over_256_levels_and_samples_its_bins():
+    gen = torch.Generator().manual_seed(0)
+    mean = torch.rand(5, 1, generator=gen, dtype=torch.float64) * 2.4 - 1.2   # some beyond [-1, 1]
+    log_scale = torch.tensor([[-7.0], [-4.0], [-2.0], [0.0], [1.0]], dtype=torch.float64)
+    levels = torch.arange(256).view(1, 256)
+    log_p = discretised_logistic_log_prob(levels, mean, log_scale)  # (5, 256)
+    # float64: each row's 256 probabilities sum to 1 within 1e-6 (the fallback for underflowing bins, a
+    # density times the bin width, is where a sum could drift; scale e^-7 exercises it).
+    torch.testing.assert_close(log_p.exp().sum(1), torch.ones(5, dtype=torch.float64), rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["nade", "pixelcnn"])
@@ -209,12 +220,31 @@ def test_digits_binary_rule_and_dynamic_binarisation():
     assert ((grey > 0) & (grey < 1)).any() and not all(torch.equal(f, a) for f in fresh)
 
 
+def test_mnist_binary_names_binarise_as_stated(monkeypatch):
+    import genmetrics.trainers.data as data_module
+
+    grey = torch.randint(0, 256, (50, 1, 28, 28), generator=torch.Generator().manual_seed(0)).to(torch.uint8)
+    monkeypatch.setattr(data_module, "load_torchvision",  # no MNIST here: stand-in grey images
+                        lambda name, root, size, split="train": (grey, torch.zeros(50, dtype=torch.long)))
+    static, again = open_training_data("mnist-binary"), open_training_data("mnist-binary")
+    assert static.images.shape == (50, 1, 28, 28) and set(static.images.unique().tolist()) == {0, 255}
+    assert torch.equal(static.images, again.images) and not static.dynamic  # one draw, the same every time
+    # Bernoulli(intensity / 255): the fraction of on pixels matches the mean intensity (39,200 pixels,
+    # standard error 0.0025; tolerance 0.01), and brighter pixels are on more often.
+    on = static.images == 255
+    assert abs(on.float().mean().item() - grey.float().mean().item() / 255) < 0.01
+    assert on[grey > 200].float().mean() > 0.75 and on[grey < 50].float().mean() < 0.25
+    dynamic = open_training_data("mnist-binary-dynamic")
+    assert dynamic.dynamic and torch.equal(dynamic.images, grey)  # grey kept; each batch draws afresh
+
+
 def test_resumed_vae_on_dynamic_digits_equals_uninterrupted(tmp_path):
     options = dict(FAST, g_width=16, z_dim=4, batch_size=20, steps=6)
     train("vae", "digits-binary-dynamic", tmp_path / "whole", progress=False, **options)
     train("vae", "digits-binary-dynamic", tmp_path / "split", max_steps=3, progress=False, **options)
     train(None, None, tmp_path / "split", resume=True, progress=False)
-    whole, split = (torch.load(tmp_path / r / "checkpoints" / "latest.pt", weights_only=True) for r in ("whole", "split"))
+    whole, split = (torch.load(tmp_path / run / "checkpoints" / "latest.pt", weights_only=True)
+                    for run in ("whole", "split"))
     for key, value in whole["generator"].items():
         torch.testing.assert_close(value, split["generator"][key], rtol=0, atol=1e-6)  # as test_train's
     assert whole["opt_d"] == {} and whole["discriminator"] == {}
@@ -238,6 +268,13 @@ def test_cli_nll_json_and_errors(quick_runs, tmp_path):
     assert "dequantised" in report["convention"] and report["binarization"].startswith("pixel = 1 where")
     text = runner.invoke(cli, ["nll", str(quick_runs / "nade"), "-q"]).stdout
     assert "nats/image" in text and "bits/dim" in text and "independent pixels" in text
+    exported = runner.invoke(cli, ["data", "digits-binary", "--split", "test", "-o", str(tmp_path / "t.npz")])
+    assert exported.exit_code == 0, exported.output
+    with np.load(tmp_path / "t.npz") as arrays:
+        assert arrays["images"].shape == (150, 8, 8, 1) and set(np.unique(arrays["images"])) == {0, 255}
+    same = runner.invoke(cli, ["nll", str(quick_runs / "nade"), "--data", str(tmp_path / "t.npz"), "--json", "-q"])
+    assert json.loads(same.stdout)["nll"] == pytest.approx(json.loads(
+        runner.invoke(cli, ["nll", str(quick_runs / "nade"), "--json", "-q"]).stdout)["nll"], abs=1e-6)
     for args, message in [(["nll", str(quick_runs / "nade"), "--data", "digits"], "binary pixels"),
                           (["train", "nade", "--data", "digits", "--out", str(tmp_path / "x")], "binary pixels"),
                           (["train", "vae", "--data", "ring8", "--out", str(tmp_path / "y")], "2-D points"),

@@ -11,7 +11,7 @@ from ..metrics import registry
 from ..metrics.modes import mode_coverage_of
 from ..sweep import METHODS, open_generator, truncation_sweep
 from ..sweep_report import output_paths, table, write_outputs
-from ..trainers import TrainingInterrupted, load_generator, prepare, train, write_samples
+from ..trainers import FAMILIES, TrainingInterrupted, load_generator, prepare, train, write_samples
 from ..trainers.config import collect_overrides
 from .common import (cli, dims_option, emit, extraction_options, friendly_errors, json_option, library_options,
                      main_process, option, quiet_option)
@@ -28,6 +28,8 @@ def _train_summary(result) -> str:
     if result.kind == "toy":  # toy generators make 2-D points: a .npy, scored by genmetrics modes
         lines.append(f"  next: genmetrics sample {result.run_dir} -n {DEFAULTS.toy_samples} -o points.npy && "
                      f"genmetrics modes points.npy --data {result.data}")
+    elif result.model in FAMILIES and not FAMILIES[result.model].adversarial:  # a likelihood model
+        lines.append(f"  next: genmetrics nll {result.run_dir} --split test  (and genmetrics sample)")
     else:
         lines.append(f"  next: genmetrics sample {result.run_dir} -n 1000 -o samples/")
     return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""Likelihood commands: parzen (the Parzen-window estimate of 2014-era GAN tables)."""
+"""Likelihood commands: parzen (the Parzen-window estimate of 2014-era GAN tables) and nll (the exact or
+bounded test log-likelihood of the likelihood models)."""
 from __future__ import annotations
 
 import click
@@ -9,6 +10,11 @@ from ..metrics.parzen import SEARCH_MODES, parzen_log_likelihood
 from .common import cli, emit, friendly_errors, json_option, option, quiet_option
 
 
+# Where the estimate is held against exact likelihoods (benchmarks/parzen_vs_truth.py's measured table).
+PARZEN_CAVEAT = ("not the model's likelihood: how far it can be, measured against exact likelihoods: "
+                 "docs/likelihood.md")
+
+
 def _parzen_summary(result) -> str:
     tuned = ("fixed" if result.n_valid is None else
              f"chosen on {result.n_valid} {'TEST' if result.tuned_on_test else 'validation'} points"
@@ -16,7 +22,8 @@ def _parzen_summary(result) -> str:
     lines = [f"Parzen log-likelihood: {result.log_likelihood:.4f} ± {result.standard_error:.4f} nats  "
              f"(sigma={result.sigma:.5g}, {tuned})",
              f"  {result.bits_per_dim:.5f} bits/dim (negative log-likelihood per dimension, in bits)",
-             f"  samples={result.n_samples}  test={result.n_test}  dim={result.dim}"]
+             f"  samples={result.n_samples}  test={result.n_test}  dim={result.dim}",
+             f"  {PARZEN_CAVEAT}"]
     if result.curve:
         best = max(result.curve, key=lambda point: point[1])[0]
         lines.append("    sigma        valid LL")
@@ -47,7 +54,8 @@ def parzen_command(samples, test, valid, sigma, sigma_grid, parzen_sigma_search,
 
     SAMPLES and TEST (and --valid) are folders, zips or uint8 .npy/.npz images (pixels scaled to
     [0, 1]), or float (N, D) .npy/.npz vectors used as they are. Higher is better, but in high
-    dimensions this is not the model's likelihood (Theis et al. 2016).
+    dimensions this is not the model's likelihood (Theis et al. 2016; measured against exact
+    likelihoods in docs/likelihood.md).
 
     \b
     Examples:

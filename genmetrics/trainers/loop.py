@@ -51,6 +51,7 @@ class TrainResult:
     seconds: float
     kind: str = "image"  # "image" or "toy": what the generator makes (and so how to sample it)
     data: str = ""
+    model: str = ""
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -282,7 +283,7 @@ def train(model: str | None, data: str | None, out: str | Path, *, resume: bool 
     if not config.eval_every and not stopped_early:
         save_checkpoint(best_path, run.payload())  # no evaluation: best.pt is the final checkpoint
     return TrainResult(str(out), run.step, config.steps, str(latest), run.best, run.last_eval, stopped_early,
-                       round(run.elapsed, 3), config.kind, config.data)
+                       round(run.elapsed, 3), config.kind, config.data, config.model)
 
 
 def _postfix(logs: dict, last_eval: dict | None) -> str:

@@ -26,7 +26,7 @@ from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
 from ..metrics.result import MetricResult
 from .binarize import BINARY, binarization_rule
-from .data import DIGITS_SPLITS, TORCHVISION, load_binary, load_digits, load_torchvision
+from .data import DIGITS_SPLITS, TORCHVISION, default_data_root, load_binary, load_digits, load_torchvision
 from .generator import load_generator
 from .seeding import EVAL, derive_generator
 
@@ -34,9 +34,9 @@ from .seeding import EVAL, derive_generator
 def convention(levels: int, dim: int) -> str:
     """How the numbers are defined, printed with them (REFERENCES.md, "Likelihood anchors")."""
     return (f"discrete model of {levels}-level pixels: NLL = -log P(x) in nats per image, bits/dim = NLL / "
-            f"({dim} ln 2); no dequantisation. A continuous density on these images dequantised with uniform "
-            f"noise, (x + u) / {levels}, is compared by adding D log L = {dim} x ln {levels} = "
-            f"{dim * math.log(levels):.2f} nats to its NLL ({math.log2(levels):.0f} bits/dim)")
+            f"({dim} ln 2); no dequantisation. A continuous density on [0, 1]^{dim} fitted to these images "
+            f"dequantised as y = (x + u) / {levels}, u ~ U[0, 1), compares after adding D ln L = {dim} ln {levels} = "
+            f"{dim * math.log(levels):.2f} nats to its NLL ({math.log2(levels):g} bits/dim)")
 
 
 @dataclass
@@ -80,7 +80,7 @@ def held_out_images(name: str, split: str, shape: tuple, data_root: str | None =
             raise GenmetricsError(f"--split: digits has {', '.join(DIGITS_SPLITS)}, not {split!r}")
         return load_digits(size, split)[0]
     if name in TORCHVISION:
-        return load_torchvision(name, data_root, size, "test" if split == "valid" else split)[0]
+        return load_torchvision(name, data_root or default_data_root(), size, split)[0]
     path = Path(name).expanduser()
     if not path.exists():
         raise GenmetricsError(f"--data {name}: give a data set name ({', '.join([*BINARY, 'digits', *TORCHVISION])}), "
