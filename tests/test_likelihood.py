@@ -23,6 +23,7 @@ from genmetrics.trainers.binarize import DIGITS_THRESHOLD
 from genmetrics.trainers.data import load_digits, open_training_data
 from genmetrics.trainers.nade import NADENet
 from genmetrics.trainers.nll import _vae_bounds, independent_pixel_nll, negative_log_likelihood
+from genmetrics.trainers.likelihood import inverse_cdf
 from genmetrics.trainers.pixelcnn import PixelCNNNet
 from genmetrics.trainers.vae import VAENet, discretised_logistic_log_prob
 
@@ -116,6 +117,20 @@ def test_samples_follow_the_enumerated_distribution(kind):
     frequencies = torch.bincount(index, minlength=512).double() / n
     expected_tv = 0.5 * (2 * p * (1 - p) / (math.pi * n)).sqrt().sum().item()
     assert 0.5 * (frequencies - p).abs().sum().item() < 1.5 * expected_tv
+
+
+@pytest.mark.parametrize("levels", [2, 256])
+def test_pixelcnn_samples_from_row_bands_equal_samples_from_whole_images(levels):
+    net = tiny_autoregressive("pixelcnn", levels, side=7)  # reach 3 + 2 = 5 rows: bands cut rows 0 and 1
+    z = torch.randn(6, 49, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    u = torch.special.ndtr(z).view(6, 1, 7, 7)
+    whole = torch.zeros(6, 1, 7, 7, dtype=torch.long)
+    with torch.no_grad():
+        for i, j in itertools.product(range(7), range(7)):  # the naive sampler: the whole image every time
+            logits = net.logits(whole)[:, :, i, j]
+            whole[:, 0, i, j] = ((u[:, 0, i, j] < torch.sigmoid(logits[:, 0])).long() if levels == 2 else
+                                 inverse_cdf(torch.softmax(logits, 1), u[:, 0, i, j]))
+        assert torch.equal(net.sample(z), whole)
 
 
 @pytest.mark.parametrize("levels", [2, 256])
@@ -250,6 +265,20 @@ def test_resumed_vae_on_dynamic_digits_equals_uninterrupted(tmp_path):
     assert whole["opt_d"] == {} and whole["discriminator"] == {}
 
 
+def test_grey_level_models_score_8_bit_digits(tmp_path):
+    # The VAE's discretised logistic and the PixelCNN's 256-way softmax on grey digits (17 levels stored as
+    # 8-bit intensities) at 16x16: a few steps, then nll in 256-level units.
+    for model, extra in (("vae", dict(g_width=16, z_dim=4)), ("pixelcnn", dict(g_width=8, g_depth=1))):
+        run = tmp_path / model
+        train(model, "digits", run, progress=False, steps=3, batch_size=16, image_size=16, **FAST, **extra)
+        result = negative_log_likelihood(run, k=5, n=10, progress=False)
+        assert result.levels == 256 and result.dim == 256 and "256-level pixels" in result.convention
+        # below uniform guessing over 256 levels (256 ln 256 = 1419.6 nats), above 0
+        assert 0 < result.nll < 256 * math.log(256) and result.baseline_nll < 256 * math.log(256)
+        images, _ = load_generator(run).sample(3)
+        assert images.shape == (3, 1, 16, 16)
+
+
 def test_aae_trains_samples_and_is_refused_by_nll(tmp_path):
     train("aae", "digits-binary", tmp_path / "aae", progress=False, steps=3,
           **dict(FAST, g_width=16, d_width=16, batch_size=16))
@@ -275,6 +304,11 @@ def test_cli_nll_json_and_errors(quick_runs, tmp_path):
     same = runner.invoke(cli, ["nll", str(quick_runs / "nade"), "--data", str(tmp_path / "t.npz"), "--json", "-q"])
     assert json.loads(same.stdout)["nll"] == pytest.approx(json.loads(
         runner.invoke(cli, ["nll", str(quick_runs / "nade"), "--json", "-q"]).stdout)["nll"], abs=1e-6)
+    points = np.random.default_rng(0).random((20, 4))
+    np.save(tmp_path / "a.npy", points[:10])
+    np.save(tmp_path / "b.npy", points[10:])
+    parzen = runner.invoke(cli, ["parzen", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), "--sigma", "0.5", "-q"])
+    assert parzen.exit_code == 0 and "docs/likelihood.md" in parzen.stdout  # where it is held against the truth
     for args, message in [(["nll", str(quick_runs / "nade"), "--data", "digits"], "binary pixels"),
                           (["train", "nade", "--data", "digits", "--out", str(tmp_path / "x")], "binary pixels"),
                           (["train", "vae", "--data", "ring8", "--out", str(tmp_path / "y")], "2-D points"),

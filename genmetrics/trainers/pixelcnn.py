@@ -44,10 +44,17 @@ class PixelCNNNet(LikelihoodNet):
             layers += [MaskedConv2d(width, width, 3, "B"), nn.ReLU()]
         layers += [nn.Conv2d(width, width, 1), nn.ReLU(), nn.Conv2d(width, outputs, 1)]
         self.body = nn.Sequential(*layers)
+        self.reach = 3 + depth  # rows above a pixel that reach it: 3 through the 7x7 layer, 1 per 3x3 layer
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 1, H, W) Bernoulli logits, or (N, L, H, W) softmax logits, of every pixel given those before."""
         return self.body(x.to(self.body[0].weight.dtype) / (self.levels - 1) * 2 - 1)
+
+    def logits_at(self, x: torch.Tensor, i: int, j: int) -> torch.Tensor:
+        """(N, outputs) logits of pixel (i, j) alone: the 1x1 output layer applied at that pixel only."""
+        features = self.body[:-1](x.to(self.body[0].weight.dtype) / (self.levels - 1) * 2 - 1)[:, :, i, j]
+        last = self.body[-1]
+        return F.linear(features, last.weight.flatten(1), last.bias)
 
     def log_prob(self, x):
         logits = self.logits(x)
@@ -60,8 +67,11 @@ class PixelCNNNet(LikelihoodNet):
         x = torch.zeros(z.shape[0], *self.shape, dtype=torch.long, device=z.device)
         _, height, width = self.shape
         for i in range(height):
+            # Row i's outputs see input rows i - reach .. i only: run the net on that band of rows (exact:
+            # the rows cut off reach no output of row i), so a sample costs O(H) bands, not O(H) images.
+            top = max(0, i - self.reach)
             for j in range(width):
-                logits = self.logits(x)[:, :, i, j]
+                logits = self.logits_at(x[:, :, top:i + 1], i - top, j)
                 if self.levels == 2:
                     x[:, 0, i, j] = (u[:, 0, i, j] < torch.sigmoid(logits[:, 0])).long()
                 else:
