@@ -108,6 +108,13 @@ class Options:
                                              "ours: sigma within ~0.5%; the validation curve is flat at its top, so "
                                              "finer steps change the LL by far less than its SE", "parzen")
 
+    # ---- test log-likelihood of likelihood models (group "likelihood"; genmetrics nll)
+    iwae_k: int = _option(5000, "Importance samples per image of the VAE's IWAE bound (and its ELBO estimate).",
+                          "Burda, Grosse & Salakhutdinov 2016, Section 5: k = 5000 for the test log-likelihood",
+                          "likelihood")
+    nll_batch_size: int = _option(100, "Images per batch of genmetrics nll; does not change the numbers.",
+                                  "ours: memory, not the result (the importance draws are per image)", "likelihood")
+
     def replace(self, **changes) -> "Options":
         check_keywords(changes, option_names(), "Options")
         return replace(self, **changes)

@@ -16,7 +16,8 @@ from .common import cli, emit, friendly_errors, json_option, option
 @click.option("--split", default="train", show_default=True,
               help="digits: train (1,497 images, what training uses), valid (150) or test (150); "
                    "mnist, fashion-mnist, cifar10: train or test.")
-@click.option("--image-size", type=int, default=None, help="Resize to this side [digits: 32; others: native].")
+@click.option("--image-size", type=int, default=None,
+              help="Resize to this side [digits: 32; digits-binary: 8; others: native].")
 @click.option("-n", "n", type=int, default=None, help="Only the first N images (toy sets: N points; stacked-digits: N "
               "drawn images) [all; 2,500; 25,600].")
 @option("sample_seed", "--seed", help="Toy sets and stacked-digits: the seed of the draw (stacked-digits' "
@@ -25,8 +26,9 @@ from .common import cli, emit, friendly_errors, json_option, option
 @json_option
 @friendly_errors
 def data_command(name, output, force, split, image_size, n, sample_seed, data_root, as_json):
-    """Write the named data set NAME (digits, stacked-digits, mnist, fashion-mnist, cifar10, ring8, grid25)
-    as training sees it, to use as a reference for fid, parzen, prdc or modes.
+    """Write the named data set NAME (digits, stacked-digits, mnist, fashion-mnist, cifar10, ring8, grid25;
+    binarised: digits-binary, mnist-binary and their -dynamic forms, drawn once) as training sees it, to use
+    as a reference for fid, parzen, prdc, modes or nll.
 
     \b
     Examples (offline, with the bundled digits):

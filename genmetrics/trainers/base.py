@@ -1,8 +1,14 @@
-"""What a GAN family is: its published defaults and its losses, plugged into the one training loop.
+"""What a model family is: its published defaults and its losses, plugged into the one training loop.
 
 A family (one small file each: gan.py, dcgan.py, ...) subclasses ``Family``, fills ``image_defaults`` and
 ``toy_defaults`` with its published hyperparameters (each cited), and implements the discriminator and
 generator losses. The loop (loop.py) draws data and noise, calls these, and steps the optimisers.
+
+Two extension points serve models that are not plain GANs. ``build_generator`` / ``build_discriminator``
+return a family's own networks (nets.py's architectures otherwise): the AAE's autoencoder and latent
+critic, the likelihood models' networks. ``adversarial = False`` marks a model trained by likelihood alone
+(vae, nade, pixelcnn; likelihood.py): it has no discriminator, and each step draws one batch and
+minimises ``generator_loss`` (the model's negative log-likelihood or ELBO) with the generator's optimiser.
 """
 from __future__ import annotations
 
@@ -35,6 +41,19 @@ class Family:
     # Hyperparameters (TrainConfig field names) for image data and for 2-D toy data.
     image_defaults: dict = {}
     toy_defaults: dict = {}
+    # False: no discriminator; one batch per step and only ``generator_loss`` (likelihood models).
+    adversarial: bool = True
+    # The kinds of data it trains on: "image", "toy" (2-D points).
+    data_kinds: tuple[str, ...] = ("image", "toy")
+
+    def build_generator(self, config):
+        """The family's own generator network, or None for nets.py's architecture of ``arch``."""
+        return None
+
+    def build_discriminator(self, config):
+        """The family's own discriminator network (a module without parameters when not ``adversarial``),
+        or None for nets.py's architecture."""
+        return None
 
     def check(self, config) -> None:
         """GenmetricsError for settings this family cannot train with."""

@@ -179,6 +179,10 @@ def resolve_config(model: str, data, out: str | Path, overrides: dict) -> TrainC
     values.update(model=model, data=data.name, out=str(out), kind=data.kind, image_size=data.image_size,
                   channels=data.channels, num_classes=data.num_classes if family.conditional else None,
                   n_train=data.n_train)
+    if data.kind not in family.data_kinds:
+        what = "2-D points" if data.kind == "toy" else "images"
+        raise GenmetricsError(f"--data {data.name}: {model} does not train on {what}; give "
+                              f"{'an image data set (e.g. digits-binary)' if data.kind == 'toy' else 'toy data'}")
     if family.conditional and not data.num_classes:
         raise GenmetricsError(f"--data {data.name}: {model} needs class labels; give a folder with one "
                               f"subfolder per class, a labelled dataset (digits, mnist, ...) or toy data")

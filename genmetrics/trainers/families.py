@@ -6,7 +6,7 @@ adding a family is one file plus one name in the import below.
 from __future__ import annotations
 
 from ..errors import GenmetricsError
-from . import acgan, dcgan, gan, lsgan, unrolled, wgan, wgan_gp  # noqa: F401  (they register)
+from . import aae, acgan, dcgan, gan, lsgan, nade, pixelcnn, unrolled, vae, wgan, wgan_gp  # noqa: F401  (they register)
 from .base import FAMILIES, Family
 
 

@@ -138,7 +138,10 @@ def _uses_mlp(config: TrainConfig) -> bool:
     return config.kind == "toy" or get_family(config.model).arch == "mlp"
 
 
-def build_generator(config: TrainConfig) -> GeneratorNet:
+def build_generator(config: TrainConfig) -> nn.Module:
+    own = get_family(config.model).build_generator(config)
+    if own is not None:  # the family's own architecture (aae, the likelihood models)
+        return own
     classes = config.num_classes or 0
     fan_in = config.z_dim + classes
     shape = (2,) if config.kind == "toy" else (config.channels, config.image_size, config.image_size)
@@ -154,7 +157,10 @@ def build_generator(config: TrainConfig) -> GeneratorNet:
     return net
 
 
-def build_discriminator(config: TrainConfig) -> DiscriminatorNet:
+def build_discriminator(config: TrainConfig) -> nn.Module:
+    own = get_family(config.model).build_discriminator(config)
+    if own is not None:
+        return own
     outputs = 1 + (config.num_classes or 0)
     if _uses_mlp(config):
         fan_in = config.pack * (2 if config.kind == "toy" else config.channels * config.image_size ** 2)
