@@ -239,7 +239,9 @@ def test_sweep_columns_and_the_best_checkpoint_come_from_the_registry():
     assert sweep_report.columns()[:12] == ("truncation", "fid", "inception_score", "inception_score_std", "kid",
                                            "precision", "recall", "density", "coverage", "modes_covered",
                                            "high_quality", "reverse_kl")
-    assert sweep_report.columns()[12:] == ("fd", "vendi", "authpct")  # metrics added later come after them
+    # metrics added later come after them, in the order of their imports (metrics/__init__.py)
+    assert sweep_report.columns()[12:] == ("fd", "vendi", "authpct", "classes_covered", "class_kl",
+                                           "confident_fraction")
     assert sweep_report.labels()["fid"] == "FID (lower is better)"
     assert is_better({"metric": "fid", "fid": 3.0}, {"metric": "fid", "fid": 4.0})
     assert not is_better({"metric": "fid", "fid": 4.0}, {"metric": "fid", "fid": 4.0})
