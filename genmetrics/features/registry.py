@@ -86,7 +86,9 @@ def _load_state_dict(path: Path) -> dict:
     return {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
 
 
-def _build_inception(device: torch.device, path: Path):
+def _build_inception(device: torch.device, path: Path, float64: bool = False):
+    """The fused network; with ``float64`` converted before the BatchNorms are folded, so that the folded
+    weights carry no float32 round-off."""
     model = FIDInceptionV3()
     state = _load_state_dict(path)
     mismatch = state_dict_mismatch(model, state)
@@ -94,7 +96,8 @@ def _build_inception(device: torch.device, path: Path):
         raise GenmetricsError(f"{path} is not an FID InceptionV3 state dict (pytorch-fid's format): {mismatch}")
     _refuse_uncalibrated(path, state)
     model.load_state_dict(state, strict=False)  # strict=False: files without num_batches_tracked load too
-    return model.eval().fuse().to(device).to(memory_format=torch.channels_last).requires_grad_(False)
+    model = model.to(torch.float64 if float64 else torch.float32).eval().fuse().to(device)
+    return model.to(memory_format=torch.channels_last).requires_grad_(False)
 
 
 def _refuse_uncalibrated(path: Path, state: dict) -> None:
@@ -216,9 +219,10 @@ def load_extractor(name: str = DEFAULTS.extractor, *, resize: str = DEFAULTS.res
     sha = sha256_of(path) if path is not None else None
     key = (name, sha, str(device), precision == "fp64")
     if key not in _models:
-        model = build(device, path)
-        if precision == "fp64":
-            model = _as_float64(model, name)
+        if name == "inception":
+            model = build(device, path, precision == "fp64")
+        else:
+            model = _as_float64(build(device, path), name) if precision == "fp64" else build(device, path)
         _models[key] = model if name == "inception" else _single_output(model)
     return Extractor(name, _models[key], device, protocol, path, sha, outputs, precision)
 
