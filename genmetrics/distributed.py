@@ -32,8 +32,13 @@ def _requested() -> bool:
 
 
 def active() -> bool:
-    """Whether this process is one of several (joining the group on first call under torchrun)."""
-    if not _requested() or _alone:
+    """Whether this process is one of several (joining the group on first call under torchrun). A group the
+    caller initialised itself (torch.multiprocessing.spawn, a training framework) counts too."""
+    if _alone:
+        return False
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size() > 1
+    if not _requested():
         return False
     if not dist.is_initialized():
         cuda = torch.cuda.is_available()
