@@ -24,6 +24,7 @@ waits for ever (the hang of torchmetrics #2684 comes from ranks that skip a coll
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .. import distributed
@@ -105,7 +106,7 @@ class StreamingMetrics(torch.nn.Module):
         if self.points:
             state.keep_rows(side, torch.as_tensor(images, dtype=torch.float64).to(self.device))
             return
-        if hasattr(images, "__len__") and state.rows:
+        if isinstance(images, (torch.Tensor, np.ndarray, list, tuple)) and state.rows:
             state.check_room(side, len(images))  # before the work, when the count is known
         features, logits = self._extract(images, logits=state.logits and not real)
         if state.moments:
