@@ -15,6 +15,7 @@ from .features import Features, FIDInceptionV3, compute_features, compute_statis
 from .metrics import (FIDResult, ISResult, ModeCoverage, ParzenResult, SmallSampleWarning, evaluate, fid,
                       fid_infinity, frechet_distance, inception_score, inception_score_from_logits,
                       kernel_inception_distance, mode_coverage, parzen_log_densities, parzen_log_likelihood)
+from .memorization import memorization_report
 from .metrics.prdc import prdc
 from .stats import RunningStats, Statistics, load_statistics, save_statistics
 from .sweep import truncation_sweep
@@ -24,5 +25,5 @@ __all__ = ["__version__", "GenmetricsError", "Features", "FIDInceptionV3", "FIDR
            "ParzenResult", "RunningStats", "SmallSampleWarning", "Statistics", "compute_features",
            "compute_statistics", "evaluate", "fid", "fid_infinity", "frechet_distance", "inception_score",
            "inception_score_from_logits", "kernel_inception_distance", "load_generator", "load_statistics",
-           "mode_coverage", "parzen_log_densities", "parzen_log_likelihood", "prdc", "save_features",
-           "save_statistics", "train", "truncation_sweep"]
+           "memorization_report", "mode_coverage", "parzen_log_densities", "parzen_log_likelihood", "prdc",
+           "save_features", "save_statistics", "train", "truncation_sweep"]

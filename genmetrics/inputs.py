@@ -88,8 +88,16 @@ def _classify(x, accept) -> Input:
     if isinstance(x, (str, os.PathLike)):
         path = Path(x).expanduser()
         suffix = path.suffix.lower()
+        if path.is_file() and suffix == ".pkl":  # edm2's reference statistics (reference_files.py)
+            from .reference_files import reference_statistics
+
+            return Input(STATISTICS, str(path), reference_statistics(path, None))
         if path.is_file() and suffix == ".npz":
             keys = _npz_keys(path)
+            if "mu_s" in keys and "mu" in keys:  # an ADM reference batch: its protocol is known
+                from .reference_files import reference_statistics
+
+                return Input(STATISTICS, str(path), reference_statistics(path, "fid"))
             if "mu" in keys and "sigma" in keys:
                 return Input(STATISTICS, str(path), load_statistics(path))
             if "pool" in keys or "logits" in keys:

@@ -11,6 +11,7 @@ SHA-256: none of these publishers states a digest, and this project's machines h
 entries below carry ``sha256=None`` until someone with network access pins them (``genmetrics refs fetch
 NAME`` prints the digest of what it downloaded). An unpinned file is downloaded with a warning that says
 its digest; a pinned one is refused when its digest differs. ``register_reference`` adds (or pins) one.
+edm2's ``.pkl`` and ADM's ``.npz`` are read by ``reference_files.py`` (each statistic with its protocol).
 """
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ from .errors import GenmetricsError
 PREFIX = "ref:"
 ENV_MIRROR = "GENMETRICS_REFS_MIRROR"
 STATISTICS_NPZ, ADM_NPZ, EDM2_PKL = "statistics-npz", "adm-npz", "edm2-pkl"
+# The formats inputs.open_input reads (edm2 and ADM through reference_files.py).
 READABLE = {STATISTICS_NPZ: "mu and sigma (pytorch-fid's layout)",
-            ADM_NPZ: "ADM reference batch: images arr_0, mu, sigma, mu_s, sigma_s (FID reads mu and sigma)"}
+            ADM_NPZ: "ADM reference batch: images arr_0, mu, sigma, mu_s, sigma_s",
+            EDM2_PKL: "edm2 reference pickle: fid and fd_dinov2 statistics"}
 
 
 @dataclass(frozen=True)

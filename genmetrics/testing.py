@@ -84,3 +84,66 @@ def write_image_folder(folder, images, fmt: str = "png") -> list:
         Image.fromarray(image).save(path)
         paths.append(path)
     return paths
+
+
+def random_dinov2_state_dict(name: str = "dinov2-vit-s14", seed: int = 0) -> dict:
+    """A random DINOv2 state dict in facebookresearch's format (518 px position embedding, ``mask_token``,
+    the giant's ``mlp.w12``/``mlp.w3``), with LayerScale gammas of order 1 so every block matters."""
+    import timm
+
+    from .features.vit import DINOV2
+
+    torch.manual_seed(seed)
+    model = timm.create_model(DINOV2[name][0], pretrained=False, img_size=518, num_classes=0)
+    generator = torch.Generator().manual_seed(seed)
+    state = {}
+    for key, value in model.state_dict().items():
+        if key.endswith(".gamma"):
+            value = 0.5 + 0.5 * torch.rand(value.shape, generator=generator)
+        elif key.endswith("bias") or key in ("cls_token", "pos_embed"):
+            value = 0.1 * torch.randn(value.shape, generator=generator)
+        key = key.replace("mlp.fc1", "mlp.w12").replace("mlp.fc2", "mlp.w3") if name.endswith("g14") else key
+        state[key] = value.clone()
+    state["mask_token"] = torch.zeros(1, state["cls_token"].shape[-1])
+    return state
+
+
+def random_clip_state_dict(name: str = "clip-vit-b32", seed: int = 0) -> dict:
+    """A random CLIP image tower in OpenAI's format (``visual.*`` keys, plus ``text_projection``, from which
+    loaders read the embedding size)."""
+    from .features.vit import CLIP
+
+    size, embed = CLIP[name][1:3]
+    width, patch = (768, 32) if name == "clip-vit-b32" else (1024, 14)
+    depth = 12 if name == "clip-vit-b32" else 24
+    generator = torch.Generator().manual_seed(seed)
+
+    def randn(*shape, scale=None):
+        scale = shape[-1] ** -0.5 if scale is None else scale
+        return torch.randn(shape, generator=generator) * scale
+
+    grid = size // patch
+    state = {"visual.conv1.weight": randn(width, 3, patch, patch, scale=(3 * patch * patch) ** -0.5),
+             "visual.class_embedding": randn(width), "visual.positional_embedding": randn(grid * grid + 1, width),
+             "visual.ln_pre.weight": 1 + randn(width, scale=0.1), "visual.ln_pre.bias": randn(width, scale=0.1),
+             "visual.ln_post.weight": 1 + randn(width, scale=0.1), "visual.ln_post.bias": randn(width, scale=0.1),
+             "visual.proj": randn(width, embed), "text_projection": randn(embed, embed)}
+    for i in range(depth):
+        block = f"visual.transformer.resblocks.{i}."
+        state.update({block + "attn.in_proj_weight": randn(3 * width, width),
+                      block + "attn.in_proj_bias": randn(3 * width, scale=0.1),
+                      block + "attn.out_proj.weight": randn(width, width),
+                      block + "attn.out_proj.bias": randn(width, scale=0.1),
+                      block + "mlp.c_fc.weight": randn(4 * width, width), block + "mlp.c_fc.bias": randn(4 * width, scale=0.1),
+                      block + "mlp.c_proj.weight": randn(width, 4 * width), block + "mlp.c_proj.bias": randn(width, scale=0.1)})
+        for norm in ("ln_1", "ln_2"):
+            state[block + norm + ".weight"] = 1 + randn(width, scale=0.1)
+            state[block + norm + ".bias"] = randn(width, scale=0.1)
+    return state
+
+
+def write_state_dict(path: str | Path, state: dict) -> Path:
+    """``torch.save`` a state dict atomically (the random ViT weights above)."""
+    with atomic_write(path) as handle:
+        torch.save(state, handle)
+    return Path(path)

@@ -111,9 +111,10 @@ def test_the_table_the_mirror_and_unreadable_formats(server, monkeypatch):
     monkeypatch.setenv(refs.ENV_MIRROR, server.url)
     with pytest.warns(UserWarning, match=f"no pinned SHA-256.*{digest}"):
         assert open_input("ref:cifar10-train-ttur").value.mu.tolist() == [0.5, 0.5]
-    # edm2 pickles are named and fetched, not read: refused before any download
+    # a format genmetrics cannot read is refused before any download
+    _register(monkeypatch, "other", f"{server.url}/other.bin", None, fmt="other-format")
     with pytest.raises(GenmetricsError, match="cannot read yet"):
-        open_input("ref:imagenet512-edm2")
+        open_input("ref:other")
     assert server.requests == ["/fid_stats_cifar10_train.npz"]
     with pytest.raises(GenmetricsError, match="did you mean ref:cifar10-train-ttur"):
         open_input("ref:cifar10-train-tur")

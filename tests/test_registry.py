@@ -98,8 +98,17 @@ def test_every_metric_is_documented_and_reachable_from_eval_sweep_and_training(m
     expect = {m: registry.get_metric(m).key_names for m in registry.metric_names()}
 
     eval_names = registry.metric_names("eval")
-    result = evaluate(*stored, metrics=eval_names, kid_subsets=3, bootstrap=2)
-    assert all(key in result for name in eval_names for key in expect[name])
+    own = [n for n in eval_names if registry.get_metric(n).features]  # their own feature space (FD_DINOv2 ...)
+    result = evaluate(*stored, metrics=[n for n in eval_names if n not in own], kid_subsets=3, bootstrap=2)
+    assert all(key in result for name in eval_names if name not in own for key in expect[name])
+    for name in own:  # stored features of that space serve them
+        space = registry.get_metric(name).features
+        for i, side in enumerate(("a", "b")):
+            features = random_features(60, shift=0.3 * i, seed=i)
+            features.protocol.update(extractor=space.extractor, dims=2023 if space.dims == "spatial" else D)
+            save_features(tmp_path / f"{name}_{side}.npz", features)
+        result = evaluate(tmp_path / f"{name}_a.npz", tmp_path / f"{name}_b.npz", metrics=[name], bootstrap=2)
+        assert all(key in result for key in expect[name])
 
     sweep_names = registry.metric_names("sweep")
     points = [n for n in sweep_names if registry.POINTS in registry.get_metric(n).needs]
@@ -228,9 +237,10 @@ def test_sweep_columns_and_the_best_checkpoint_come_from_the_registry():
     from genmetrics.trainers.evaluate import is_better
 
     # The order of the CSV columns before the registry: a sweep's output stays comparable.
-    assert sweep_report.columns() == ("truncation", "fid", "inception_score", "inception_score_std", "kid",
-                                      "precision", "recall", "density", "coverage", "modes_covered",
-                                      "high_quality", "reverse_kl")
+    assert sweep_report.columns()[:12] == ("truncation", "fid", "inception_score", "inception_score_std", "kid",
+                                           "precision", "recall", "density", "coverage", "modes_covered",
+                                           "high_quality", "reverse_kl")
+    assert sweep_report.columns()[12:] == ("fd", "vendi", "authpct")  # metrics added later come after them
     assert sweep_report.labels()["fid"] == "FID (lower is better)"
     assert is_better({"metric": "fid", "fid": 3.0}, {"metric": "fid", "fid": 4.0})
     assert not is_better({"metric": "fid", "fid": 4.0}, {"metric": "fid", "fid": 4.0})

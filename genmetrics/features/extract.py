@@ -21,6 +21,7 @@ from ..data.sources import ArraySource, BadImage, IterableSource, open_images
 from ..defaults import DEFAULTS
 from ..device import resolve_device  # noqa: F401 (re-exported: older code imports it from here)
 from ..errors import GenmetricsError
+from .preprocess import CPU_RESIZES
 
 
 # Degenerate-feature thresholds (see FeatureStream._check_degenerate for the measurements behind them).
@@ -222,7 +223,7 @@ class FeatureStream:
         for number, chunk in enumerate(chunks):
             start += len(chunk)
             if number % world == rank:  # batches dealt round-robin across ranks
-                if protocol.name == "clean":
+                if protocol.name in CPU_RESIZES:
                     chunk = torch.stack([protocol.on_cpu(img.permute(1, 2, 0).numpy()) for img in chunk])
                 yield [(torch.arange(start - len(chunk), start), chunk)], len(chunk)
 

@@ -168,11 +168,25 @@ class InceptionE(nn.Module):
         return torch.cat([b1, b3, bd, self.branch_pool(pooled)], 1)
 
 
+SPATIAL_CHANNELS = 7  # the ADM evaluator keeps the first 7 channels of mixed_6/conv (guided-diffusion evaluator.py)
+SPATIAL_DIMS = SPATIAL_CHANNELS * 17 * 17  # 2023: mixed_6 is on the 17 x 17 grid
+
+
+def spatial_features(conv: torch.Tensor) -> torch.Tensor:
+    """sFID's features (Nash et al. 2021) from the output of the TF graph's ``mixed_6/conv``.
+
+    ``mixed_6`` is the graph's seventh mixed block, pytorch-fid's ``Mixed_6d``; its ``conv`` is the 1x1
+    branch after BatchNorm and ReLU (``Mixed_6d.branch1x1``). The ADM evaluator takes ``[..., :7]`` of the
+    NHWC tensor and flattens it, so the 2023 values are ordered row, column, channel, as here.
+    """
+    return conv[:, :SPATIAL_CHANNELS].permute(0, 2, 3, 1).reshape(conv.shape[0], -1)
+
+
 class FIDInceptionV3(nn.Module):
     """The FID InceptionV3. ``forward(x, outputs)`` takes a normalised 299x299 batch.
 
-    ``outputs`` is a set of names among ``"64"``, ``"192"``, ``"768"``, ``"2048"`` and ``"logits"``;
-    the pass stops after the last block any of them needs.
+    ``outputs`` is a set of names among ``"64"``, ``"192"``, ``"spatial"`` (sFID's 2023 values),
+    ``"768"``, ``"2048"`` and ``"logits"``; the pass stops after the last block any of them needs.
     """
 
     def __init__(self):
@@ -218,9 +232,11 @@ class FIDInceptionV3(nn.Module):
         x = F.max_pool2d(x, kernel_size=3, stride=2)
         if done("192", x):
             return found
-        for block in (self.Mixed_5b, self.Mixed_5c, self.Mixed_5d, self.Mixed_6a,
-                      self.Mixed_6b, self.Mixed_6c, self.Mixed_6d, self.Mixed_6e):
+        for block in (self.Mixed_5b, self.Mixed_5c, self.Mixed_5d, self.Mixed_6a, self.Mixed_6b, self.Mixed_6c):
             x = block(x)
+        if "spatial" in outputs and done("spatial", spatial_features(self.Mixed_6d.branch1x1(x))):
+            return found
+        x = self.Mixed_6e(self.Mixed_6d(x))
         if done("768", x):
             return found
         x = self.Mixed_7c(self.Mixed_7b(self.Mixed_7a(x)))

@@ -1,4 +1,4 @@
-"""The three named preprocessing protocols: how a uint8 image becomes the network's 299x299 input.
+"""The named preprocessing protocols: how a uint8 image becomes the network's input.
 
 Each protocol is split in two: ``on_cpu`` runs per image where the images are decoded (DataLoader
 workers) and ``on_device`` runs per batch where the network runs.
@@ -12,6 +12,19 @@ workers) and ``on_device`` runs per batch where the network runs.
   clean        clean-fid's "clean" mode: PIL bicubic resize of each channel as a float image (no
                quantisation), clipped to [0, 255], then ``(x - 128) / 128`` (cleanfid/resize.py
                make_resizer("PIL", False, "bicubic"), cleanfid/inception_torchscript.py).
+
+The protocols of the modern feature spaces (DINOv2, CLIP), each with the normalisation of its extractor:
+
+  dgm-eval        PIL bicubic resize of the uint8 RGB image, quantised back to uint8 (dgm-eval's DINOv2
+                  transform; NVlabs/edm2 calculate_metrics.py DINOv2Detector ``resize_mode='pil'``, "matches
+                  the original dgm-eval codebase exactly").
+  edm2            ``F.interpolate(x.float(), size, mode='bicubic', antialias=True)`` on the 0..255 values
+                  (edm2's default ``resize_mode='torch'``).
+  torch-fidelity  the same TF1 bilinear resize as ``tf`` (torch-fidelity 0.4 feature_extractor_dinov2.py and
+                  feature_extractor_clip.py resize with interpolate_bilinear_2d_like_tensorflow1x).
+  cmmd            centre crop to a square, then PIL bicubic to ``size`` on uint8 (google-research cmmd
+                  io_util.py ``_center_crop_and_resize``); its embedding.py then resizes to the same size
+                  with jax.image.resize, which at scale 1 is the identity.
 """
 from __future__ import annotations
 
@@ -64,18 +77,39 @@ def _pil_bicubic_float(image: np.ndarray, size: int) -> np.ndarray:
     return np.stack(channels, axis=0).astype(np.float32)
 
 
+def _pil_bicubic_uint8(image: np.ndarray, size: int, crop: bool = False) -> np.ndarray:
+    """PIL bicubic resize of an HxWx3 uint8 image to size x size, quantised to uint8 by PIL (dgm-eval,
+    edm2 ``resize_mode='pil'``); ``crop``: first the centred square of side min(H, W) (cmmd io_util.py)."""
+    pil = Image.fromarray(np.ascontiguousarray(image), "RGB")
+    if crop:
+        w, h = pil.size
+        side = min(w, h)
+        left, top = (w - side) // 2, (h - side) // 2
+        pil = pil.crop((left, top, left + side, top + side))
+    if pil.size != (size, size):
+        pil = pil.resize((size, size), resample=Image.BICUBIC)
+    return np.array(pil).transpose(2, 0, 1)  # a writable copy, as torch.from_numpy wants
+
+
+# Resize protocols that run per image on the CPU (PIL), before batching.
+CPU_RESIZES = ("clean", "dgm-eval", "cmmd")
+
 # ImageNet channel statistics for torchvision classifiers such as VGG16 (torchvision models docs;
 # torch-fidelity feature_extractor_vgg16.py applies them to 0..255 values scaled by 255).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-NORMALIZATIONS = ("inception", "unit", "imagenet", "uint8")
+# CLIP's channel statistics (openai/CLIP clip.py _transform; scenic clip model.py IMAGE_MEAN/IMAGE_STD).
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+NORMALIZATIONS = ("inception", "unit", "imagenet", "uint8", "clip")
+_CHANNEL_STATS = {"imagenet": (IMAGENET_MEAN, IMAGENET_STD), "clip": (CLIP_MEAN, CLIP_STD)}
 
 
 class Protocol:
     """A preprocessing protocol: the resize algorithm ``name``, the input ``size`` and the normalisation.
 
     ``normalize``: "inception" (the FID network's [-1, 1], per the reference tool of ``name``), "unit"
-    ([0, 1]), "imagenet" ((x - mean) / std of [0, 1] values) or "uint8" (rounded 0..255 values).
+    ([0, 1]), "imagenet" or "clip" ((x - mean) / std of [0, 1] values) or "uint8" (rounded 0..255 values).
     """
 
     def __init__(self, name: str, size: int = INPUT_SIZE, normalize: str = "inception"):
@@ -86,9 +120,12 @@ class Protocol:
         self.name, self.size, self.normalize = name, size, normalize
 
     def on_cpu(self, image: np.ndarray) -> torch.Tensor:
-        """HxWx3 uint8 -> CHW tensor: uint8 for tf/pytorch-fid, float32 size x size for clean."""
+        """HxWx3 uint8 -> CHW tensor: float32 size x size for clean, uint8 size x size for dgm-eval and cmmd,
+        the uint8 image as it is otherwise (resized on the device)."""
         if self.name == "clean":
             return torch.from_numpy(_pil_bicubic_float(image, self.size))
+        if self.name in ("dgm-eval", "cmmd"):
+            return torch.from_numpy(_pil_bicubic_uint8(image, self.size, crop=self.name == "cmmd"))
         return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
 
     def on_device(self, batch: torch.Tensor) -> torch.Tensor:
@@ -100,14 +137,22 @@ class Protocol:
             if self.normalize == "inception":
                 return 2 * x - 1
             x = x * 255  # back to the 0..255 scale the other normalisations start from
-        elif self.name == "tf" and x.shape[-2:] != (self.size, self.size):
+        elif self.name in ("tf", "torch-fidelity") and x.shape[-2:] != (self.size, self.size):
             x = tf_bilinear_resize(x, self.size)
+        elif self.name == "edm2":  # always, as edm2 does (at the input size it is the identity)
+            x = F.interpolate(x, size=(self.size, self.size), mode="bicubic", antialias=True)
         if self.normalize == "inception":
             return (x - 128) / 128
         if self.normalize == "unit":
             return x / 255
         if self.normalize == "uint8":
             return x.round().clamp(0, 255).to(torch.uint8)
-        mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1) * 255
-        std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 3, 1, 1) * 255
+        mean, std = _CHANNEL_STATS[self.normalize]
+        if self.name in ("dgm-eval", "edm2", "cmmd"):  # x / 255, then (x - mean) / std, as those tools
+            mean = torch.tensor(mean, device=x.device).view(1, 3, 1, 1)
+            std = torch.tensor(std, device=x.device).view(1, 3, 1, 1)
+            return (x / 255 - mean) / std
+        # torchvision normalize of the 0..255 values with 255 * mean and 255 * std (torch-fidelity)
+        mean = torch.tensor(mean, device=x.device).view(1, 3, 1, 1) * 255
+        std = torch.tensor(std, device=x.device).view(1, 3, 1, 1) * 255
         return (x - mean) / std

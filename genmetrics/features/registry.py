@@ -4,6 +4,12 @@
   vgg16             torchvision's VGG16, fc2 features after ReLU (4096-d) at 224x224 with ImageNet
                     normalisation, as torch-fidelity's ``vgg16`` extractor (its ``prc`` default layer);
                     the feature space of the original precision/recall paper (Kynkaanniemi et al. 2019)
+  dinov2-vit-s14/b14/l14/g14
+                    DINOv2 (Oquab et al. 2023), the CLS output (384/768/1024/1536-d) at 224 px with ImageNet
+                    normalisation; resize protocols dgm-eval (default), edm2, torch-fidelity (features/vit.py)
+  clip-vit-b32/l14/l14-336
+                    CLIP image embeddings (512/768/768-d) with CLIP's normalisation; resize
+                    protocols cmmd (default) and torch-fidelity (features/vit.py)
   torchscript:PATH  any TorchScript module mapping an image batch to (N, D) features; its input is
                     [0, 1] floats (or uint8 with ``extractor_input="uint8"``) at ``size`` pixels
 
@@ -24,6 +30,7 @@ from ..defaults import DEFAULTS, FEATURE_DIMS, PRECISIONS
 from ..errors import GenmetricsError
 from .inception import FIDInceptionV3, INPUT_SIZE
 from .preprocess import NORMALIZATIONS, Protocol
+from .vit import CLIP, DINOV2, build_clip, build_dinov2, clip_weights, dinov2_weights
 from .weights import VGG16, is_canonical, resolve_weights, sha256_of, state_dict_mismatch
 
 _models: dict[tuple, object] = {}
@@ -52,6 +59,8 @@ class Extractor:
             if logits:
                 raise GenmetricsError(f"logits (for IS) come from the inception extractor, not {self.name}")
             return frozenset({"features"}), "features"
+        if dims == "spatial":  # sFID's mixed_6/conv features (inception.spatial_features)
+            return frozenset({"spatial"} | ({"logits"} if logits else set())), "spatial"
         if dims not in FEATURE_DIMS:
             raise GenmetricsError(f"--dims {dims} is not available; choose one of {FEATURE_DIMS}")
         return frozenset({str(dims)} | ({"logits"} if logits is not False else set())), str(dims)
@@ -151,20 +160,27 @@ class _Registered:
     size: int
     normalize: str
     weights: object = None  # a WeightsSpec, or None when no weights file is needed
+    resize: str = "tf"  # the resize protocol when none is given
 
 
 _REGISTRY: dict[str, _Registered] = {
     "vgg16": _Registered(_build_vgg16, 224, "imagenet", VGG16),  # 224: VGG's input (Simonyan & Zisserman 2015)
+    # dgm-eval by default: the protocol of the FD_DINOv2 leaderboard (Stein et al. 2023), which edm2's 'pil'
+    # mode reproduces exactly; 224 px: every reference resizes to it (features/vit.py).
+    **{name: _Registered(build_dinov2(name), 224, "imagenet", dinov2_weights(name), "dgm-eval") for name in DINOV2},
+    # cmmd by default: google-research cmmd's preprocessing (io_util.py, embedding.py).
+    **{name: _Registered(build_clip(name), CLIP[name][1], "clip", clip_weights(name), "cmmd") for name in CLIP},
 }
 
 
 def register_extractor(name: str, build: Callable, *, size: int = 224, normalize: str = "unit",
-                       weights=None, override: bool = False) -> None:
+                       weights=None, override: bool = False, default_resize: str = "tf") -> None:
     """Make ``name`` usable as ``extractor=name`` / ``--extractor name``.
 
     ``build(device, weights_path_or_None)`` returns a callable mapping an (N, 3, size, size) batch,
     normalised as ``normalize`` ("unit" [0, 1], "imagenet", "inception" [-1, 1], "uint8"), to (N, D)
-    features. ``weights`` is an optional ``genmetrics.features.weights.WeightsSpec``.
+    features. ``weights`` is an optional ``genmetrics.features.weights.WeightsSpec``; ``default_resize``
+    the resize protocol used when the caller gives none.
     """
     if not isinstance(name, str) or not name or ":" in name or name == "inception":
         raise ValueError(f"extractor name {name!r} must be a non-empty string without ':' and not 'inception'")
@@ -172,7 +188,7 @@ def register_extractor(name: str, build: Callable, *, size: int = 224, normalize
         raise ValueError(f"extractor {name!r} is already registered; pass override=True to replace it")
     if not callable(build) or normalize not in NORMALIZATIONS or int(size) < 1:
         raise ValueError("build must be callable, size positive, normalize one of " + ", ".join(NORMALIZATIONS))
-    _REGISTRY[name] = _Registered(build, int(size), normalize, weights)
+    _REGISTRY[name] = _Registered(build, int(size), normalize, weights, Protocol(default_resize).name)
 
 
 def extractor_names() -> list[str]:
@@ -196,7 +212,8 @@ def load_extractor(name: str = DEFAULTS.extractor, *, resize: str = DEFAULTS.res
         raise GenmetricsError("--precision tf32 is a CUDA GPU mode (TensorFloat-32); on CPU use fp32 or bf16")
     if name == "inception":
         path = resolve_weights(weights, progress=progress)
-        build, protocol, outputs = _build_inception, Protocol(resize), ("64", "192", "768", "2048", "logits")
+        resize = resize or "tf"
+        build, protocol, outputs = _build_inception, Protocol(resize), ("64", "192", "spatial", "768", "2048", "logits")
     elif name.startswith("torchscript:"):
         path = Path(name.partition(":")[2]).expanduser()
         if not path.is_file():
@@ -207,13 +224,13 @@ def load_extractor(name: str = DEFAULTS.extractor, *, resize: str = DEFAULTS.res
         if extractor_input not in ("float", "uint8"):
             raise GenmetricsError(f"--extractor-input must be float or uint8, got {extractor_input!r}")
         build, outputs = _build_torchscript, ("features",)
-        protocol = Protocol(resize, size, "unit" if extractor_input == "float" else "uint8")
+        protocol = Protocol(resize or "tf", size, "unit" if extractor_input == "float" else "uint8")
     elif name in _REGISTRY:
         entry = _REGISTRY[name]
         path = (resolve_weights(extractor_weights, progress, entry.weights, "--extractor-weights")
                 if entry.weights is not None else (Path(extractor_weights) if extractor_weights else None))
         build, outputs = entry.build, ("features",)
-        protocol = Protocol(resize, size or entry.size, entry.normalize)
+        protocol = Protocol(resize or entry.resize, size or entry.size, entry.normalize)
     else:
         raise GenmetricsError(f"unknown extractor {name!r}; choose one of {', '.join(extractor_names())}")
     sha = sha256_of(path) if path is not None else None

@@ -39,7 +39,7 @@ class WeightsSpec:
     what: str
     url: str
     file: str
-    sha256_prefix: str
+    sha256_prefix: str | None  # None: no published digest (DINOv2); the file's SHA-256 is still recorded
     env: str
     env_url: str | None = None
 

@@ -5,6 +5,7 @@ result keys in every output and of the sweep's columns). The function ``prdc`` i
 ``genmetrics`` itself, not here, where it would hide its module.
 """
 from . import fid as _fid, inception_score as _inception_score, kid as _kid, prdc as _prdc, modes as _modes  # noqa: F401
+from . import fd as _fd, cmmd as _cmmd, vendi as _vendi, authpct as _authpct  # noqa: F401
 from .evaluate import evaluate
 from .fid import FIDResult, SmallSampleWarning, fid, frechet_distance
 from .fid_infinity import fid_infinity

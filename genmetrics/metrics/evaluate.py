@@ -15,12 +15,13 @@ from .._version import __version__
 from ..defaults import DEFAULTS, EXTRACTION_OPTIONS, METRIC_OPTIONS, Options, check_keywords
 from ..errors import GenmetricsError
 from ..features.compute import Features, compute_features
-from ..inputs import FEATURES, IMAGES, open_input
+from ..inputs import FEATURES, IMAGES, STATISTICS, open_input
 from ..stats import Statistics
 from . import registry
-from .fid import _check_sample_size
-from .registry import GENERATED_LOGITS, REFERENCE_STATISTICS, get_metric
+from .fid import _check_same_protocol, _check_sample_size
+from .registry import GENERATED_LOGITS, REFERENCE_FEATURES, REFERENCE_STATISTICS, get_metric
 from .scores import needed, protocol, scores, split_options
+from .spaces import check_stored, feature_groups, stored_statistics
 
 
 def __getattr__(name: str):
@@ -38,12 +39,13 @@ PER_IMAGE = ("KID, precision/recall, density/coverage and bootstrap (per-image m
              "FID alone)")
 
 
-def _features(opened, dims: int, logits: bool, options: dict) -> Features:
+def _features(opened, group, logits: bool) -> Features:
     if opened.kind == FEATURES:
         if logits and opened.value.logits is None:
             raise GenmetricsError(f"{opened.name} holds no logits, which IS needs")
+        check_stored(opened.value, opened.name, group)
         return opened.value
-    return compute_features(opened, dims=dims, logits=logits, **options)
+    return compute_features(opened, dims=group.dims, logits=logits, **group.options)
 
 
 def evaluate(a, b, metrics=("fid",), *, dims: int = DEFAULTS.dims, bootstrap: int = DEFAULTS.bootstrap,
@@ -69,20 +71,46 @@ def evaluate(a, b, metrics=("fid",), *, dims: int = DEFAULTS.dims, bootstrap: in
         return {"fid": result.fid, "n1": result.n1, "n2": result.n2,
                 "protocol": _protocol(result.to_dict(), dims, names, settings), "version": __version__}
 
-    opened = [open_input(x, (IMAGES, FEATURES), PER_IMAGE) for x in (a, b)]  # a typo in b fails before a is read
-    fa = _features(opened[0], dims, False, options)
-    fb = _features(opened[1], dims, bool(needed(names, GENERATED_LOGITS)), options)
-    xa, xb = fa.features, fb.features
-    if xa.shape[1] != xb.shape[1]:
-        raise GenmetricsError(f"features of different dimension: {xa.shape[1]} vs {xb.shape[1]}")
-    if needed(names, REFERENCE_STATISTICS):  # the warning genmetrics fid gives for fewer images than dimensions
-        for images, x in zip(opened, (xa, xb)):
-            _check_sample_size(Statistics(np.zeros(x.shape[1]), np.zeros((0, 0)), len(x), source=images.name))
-    result = scores(names, fa, fb, settings, device)
-    result.update(n1=len(xa), n2=len(xb), version=__version__,
-                  protocol=_protocol(fa.protocol, xa.shape[1], names, settings))
+    # a reference's statistics (ours, or an edm2/ADM reference file) serve metrics that need no more
+    statistics_serve = not bootstrap and not needed(names, REFERENCE_FEATURES)
+    opened = [open_input(a, (IMAGES, FEATURES, STATISTICS) if statistics_serve else (IMAGES, FEATURES), PER_IMAGE),
+              open_input(b, (IMAGES, FEATURES), PER_IMAGE)]  # both opened first: a typo in b fails before a is read
+    result, main, spaces, intervals = {}, None, {}, {}
+    for group in feature_groups(names, options, dims):
+        fb = _features(opened[1], group, bool(needed(group.names, GENERATED_LOGITS)))
+        xb = fb.features
+        if opened[0].kind == STATISTICS:
+            fa = stored_statistics(opened[0], group)
+            _check_same_protocol(fa, Statistics(np.zeros(xb.shape[1]), np.zeros((0, 0)), len(xb), fb.protocol,
+                                                opened[1].name))
+            na, dims_a, made_by = fa.n, fa.dims, fb.protocol
+        else:
+            fa = _features(opened[0], group, False)
+            na, dims_a, made_by = len(fa.features), fa.features.shape[1], fa.protocol
+        if dims_a != xb.shape[1]:
+            raise GenmetricsError(f"features of different dimension: {dims_a} vs {xb.shape[1]}")
+        if needed(group.names, REFERENCE_STATISTICS):  # the warning genmetrics fid gives for fewer images than dims
+            for images, n in zip(opened, (na, len(xb))):
+                _check_sample_size(Statistics(np.zeros(xb.shape[1]), np.zeros((0, 0)), n, source=images.name))
+        result.update(scores(group.names, fa, fb, settings, device))
+        record = _protocol(made_by, xb.shape[1], group.names, settings)
+        if group.space is None or main is None:  # the call's own space leads the protocol record
+            main, counts = record, (na, len(xb))
+        if group.space is not None:
+            spaces.update({name: {k: record[k] for k in ("extractor", "resize", "dims", "weights_sha256")}
+                           for name in group.names})
+        if bootstrap:  # the same seed draws the same images in every space (same counts)
+            drawn = _bootstrap(group.names, fa, fb, settings, device, bootstrap, confidence)
+            for part in ("intervals", "std"):
+                intervals.setdefault(part, {}).update(drawn.pop(part))
+            intervals.update(drawn)
+    order = [k for m in registry.metrics() if m.name in names for k in m.key_names]
+    result = {k: result[k] for k in order}
+    if spaces:
+        main = {**main, "metrics": names, "feature_spaces": spaces}
+    result.update(n1=counts[0], n2=counts[1], version=__version__, protocol=main)
     if bootstrap:
-        result["bootstrap"] = _bootstrap(names, fa, fb, settings, device, bootstrap, confidence)
+        result["bootstrap"] = intervals
     return result
 
 

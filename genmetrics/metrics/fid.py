@@ -126,7 +126,7 @@ def _check_same_protocol(s1: Statistics, s2: Statistics) -> None:
     if s1.dims != s2.dims:
         raise GenmetricsError(f"{s1.source} holds {s1.dims}-d statistics but {s2.source} holds {s2.dims}-d "
                               f"ones: both sides need the same --dims")
-    for key, option in (("resize", "--resize"), ("weights_sha256", "--weights")):
+    for key, option in (("extractor", "--extractor"), ("resize", "--resize"), ("weights_sha256", "--weights")):
         a, b = s1.meta.get(key), s2.meta.get(key)
         if a is not None and b is not None and a != b:
             raise GenmetricsError(f"{s1.source} was made with {key}={a} but {s2.source} with {key}={b}; "

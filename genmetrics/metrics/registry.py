@@ -67,6 +67,22 @@ class Key:
 
 
 @dataclass(frozen=True)
+class FeatureSpace:
+    """The feature space a metric is defined in, when that is not the call's ``--extractor``: FD_DINOv2 is
+    DINOv2-ViT-L/14's, CMMD CLIP ViT-L/14@336's, sFID Inception's spatial features. ``resize``: the
+    protocol (None: the extractor's default); ``dims``: the extractor output (Inception: 2048, "spatial").
+    ``genmetrics eval`` extracts each space once, whatever the number of metrics in it; when the call's
+    extractor is this one, the call's resize and weights apply."""
+
+    extractor: str
+    resize: str | None = None
+    dims: int | str | None = None
+
+    def describe(self) -> str:
+        return self.extractor + (f" {self.dims}" if self.dims else "") + (f", {self.resize} resize" if self.resize else "")
+
+
+@dataclass(frozen=True)
 class Metric:
     name: str
     keys: tuple[Key, ...]
@@ -77,6 +93,7 @@ class Metric:
     unsourced: Mapping[str, str] = field(default_factory=dict)  # option -> why its default cites no source
     rank_by: tuple[str, ...] = ()  # keys compared in order to say which of two results is better
     note: str = ""  # shown after the name in the CLI's choices
+    features: FeatureSpace | None = None  # its own feature space; None: the call's extractor
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -98,7 +115,7 @@ _registry: dict[str, Metric] = {}
 
 
 def register_metric(name: str, keys, needs, compute: Callable, *, options=(), not_applicable=None,
-                    unsourced=None, rank_by=None, note: str = "") -> Metric:
+                    unsourced=None, rank_by=None, note: str = "", features: FeatureSpace | None = None) -> Metric:
     """Add a metric; every field is checked here, so a mistake fails at import, not in a user's run."""
     def fail(why: str):
         raise GenmetricsError(f"register_metric({name!r}): {why}")
@@ -132,6 +149,12 @@ def register_metric(name: str, keys, needs, compute: Callable, *, options=(), no
             close = difflib.get_close_matches(option, option_names(), n=1)
             fail(f"option {option!r} is not in defaults.Options" + (f"; did you mean {close[0]!r}?" if close else ""))
     not_applicable, unsourced = dict(not_applicable or {}), dict(unsourced or {})
+    if features is not None:
+        if not isinstance(features, FeatureSpace):
+            fail("features must be a registry.FeatureSpace")
+        for context in ("sweep", "train"):  # their feature passes run one extractor
+            not_applicable.setdefault(context, f"it is computed in its own feature space ({features.describe()}); "
+                                               f"genmetrics eval computes it")
     for context, why in not_applicable.items():
         if context not in CONTEXTS or not why:
             fail(f"not_applicable maps a context ({', '.join(CONTEXTS)}) to the reason, got {context!r}: {why!r}")
@@ -142,7 +165,7 @@ def register_metric(name: str, keys, needs, compute: Callable, *, options=(), no
     rank_by = tuple(rank_by) if rank_by is not None else tuple(k.name for k in ranked[:1])
     if not all(r in [k.name for k in ranked] for r in rank_by):
         fail(f"rank_by {rank_by} must name keys with a higher_is_better")
-    metric = Metric(name, keys, needs, compute, options, not_applicable, unsourced, rank_by, note)
+    metric = Metric(name, keys, needs, compute, options, not_applicable, unsourced, rank_by, note, features)
     _registry[name] = metric
     return metric
 
