@@ -132,6 +132,8 @@ def test_several_metrics_and_mode_coverage(real_images, fake_images, opts):
     assert modes.compute() == genmetrics.mode_coverage(points, "ring8")
     with pytest.raises(GenmetricsError, match="unknown option 'resise'"):
         FID(resise="tf")
+    with pytest.raises(GenmetricsError, match="own feature space"):
+        StreamingMetrics("fid,fd_dinov2")
 
 
 def test_a_warning_free_plain_object(real_images, fake_images, opts):

@@ -63,7 +63,14 @@ class StreamingMetrics(torch.nn.Module):
     def __init__(self, metrics=None, *, reference=None, **options):
         super().__init__()
         check_keywords(options, STREAMING_OPTIONS, type(self).__name__)
-        self.names = tuple(parse_metrics(metrics if metrics is not None else self.metric_names, "sweep"))
+        spec = metrics if metrics is not None else self.metric_names
+        for name in spec.split(",") if isinstance(spec, str) else spec:
+            space = get_metric(name.strip().lower()).features if name.strip() else None
+            if space is not None:  # one object extracts with one extractor (the call's options)
+                raise GenmetricsError(f"{name} is computed in its own feature space ({space.describe()}); stream "
+                                      f"it as StreamingMetrics('fd', extractor={space.extractor!r}), or use "
+                                      f"genmetrics.evaluate")
+        self.names = tuple(parse_metrics(spec, "sweep"))
         needs = set().union(*(get_metric(name).needs for name in self.names))
         self.points = POINTS in needs
         if self.points and len(needs) > 1:
