@@ -218,7 +218,8 @@ def test_one_result_type_keeps_the_old_call_forms():
     kid = kernel_inception_distance(x, y, 4, 20, 7)
     mean, std, size = kid  # the former tuple
     assert isinstance(kid, KIDResult) and (mean, std, size) == (kid.kid, kid.kid_std, 20) == tuple(kid)
-    assert kid[0] == kid.kid and kid.protocol == {"subset_size": 20, "subsets": 4, "seed": 7,
+    assert kid[0] == kid.kid and kid.protocol == {"subset_size": 20, "subsets": 4, "seed": 7, "kernel": "poly",
+                                                  "kernel_params": {"degree": 3, "gamma": None, "coef0": 1.0},
                                                   "version": kid.version}
     found = prdc(x, y)
     assert isinstance(found, PRDCResult) and found["recall"] == found.recall
