@@ -24,9 +24,11 @@ LEAK = 0.2  # LeakyReLU slope: Radford et al. 2015, Section 3.
 
 
 def conv_layout(size: int) -> tuple[int, int]:
-    """(base, k) with size = base * 2^k: halve while the size is even and the half at least 4."""
+    """(base, k) with size = base * 2^k: halve while the size is even and the half at least 4 (at least 2
+    for networks of 8 px or less, e.g. the digits' native 8x8: 2x2 -> 4x4 -> 8x8)."""
+    smallest = 2 if size <= 8 else 4
     base, k = size, 0
-    while base % 2 == 0 and base // 2 >= 4:
+    while base % 2 == 0 and base // 2 >= smallest:
         base, k = base // 2, k + 1
     return base, k
 
@@ -89,18 +91,27 @@ def conv_discriminator(channels: int, size: int, width: int, outputs: int, norm:
 
 
 class GeneratorNet(nn.Module):
-    """z (N, z_dim) [+ labels (N,)] -> images (N, C, H, W) in [-1, 1] or points (N, 2)."""
+    """z (N, z_dim) [+ labels (N,)] -> images (N, C, H, W) in [-1, 1] or points (N, 2).
 
-    def __init__(self, body: nn.Module, z_dim: int, num_classes: int | None, shape: tuple):
+    With ``native`` = n (images only) the body makes n x n images, upsampled bilinearly to H x W as the
+    training data were (data.py ``_resize``), so the output stays in [-1, 1].
+    """
+
+    def __init__(self, body: nn.Module, z_dim: int, num_classes: int | None, shape: tuple,
+                 native: int = 0):
         super().__init__()
         self.body, self.z_dim, self.num_classes, self.shape = body, z_dim, num_classes, tuple(shape)
+        self.native = native
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if self.num_classes:
             if labels is None:
                 raise ValueError("this generator is class-conditional: pass labels")
             z = torch.cat([z, F.one_hot(labels.long(), self.num_classes).to(z.dtype)], dim=1)
-        return self.body(z).view(z.shape[0], *self.shape)
+        if not self.native:
+            return self.body(z).view(z.shape[0], *self.shape)
+        small = self.body(z).view(z.shape[0], self.shape[0], self.native, self.native)
+        return F.interpolate(small, size=self.shape[1:], mode="bilinear", align_corners=False)
 
 
 class DiscriminatorNet(nn.Module):
@@ -108,13 +119,18 @@ class DiscriminatorNet(nn.Module):
 
     With ``pack`` = m > 1 (PacGAN, Lin et al. 2018, Section 3) D scores groups of m consecutive samples,
     concatenated along the features (MLP) or channels (conv): (N, ...) -> (N / m, outputs).
+
+    With ``native`` = n, images are first averaged down to n x n (area resampling), the side the body
+    was built for.
     """
 
-    def __init__(self, body: nn.Module, flatten: bool, pack: int = 1):
+    def __init__(self, body: nn.Module, flatten: bool, pack: int = 1, native: int = 0):
         super().__init__()
-        self.body, self.flatten, self.pack = body, flatten, pack
+        self.body, self.flatten, self.pack, self.native = body, flatten, pack, native
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.native:
+            x = F.adaptive_avg_pool2d(x, self.native)
         if self.pack > 1:
             x = x.reshape(x.shape[0] // self.pack, self.pack * x.shape[1], *x.shape[2:])
         return self.body(x.flatten(1) if self.flatten else x)
@@ -138,6 +154,11 @@ def _uses_mlp(config: TrainConfig) -> bool:
     return config.kind == "toy" or get_family(config.model).arch == "mlp"
 
 
+def network_size(config: TrainConfig) -> int | None:
+    """The side the image networks are built for: ``native_size`` when set, else the image size."""
+    return config.native_size or config.image_size
+
+
 def build_generator(config: TrainConfig) -> nn.Module:
     own = get_family(config.model).build_generator(config)
     if own is not None:  # the family's own architecture (aae, the likelihood models)
@@ -145,14 +166,16 @@ def build_generator(config: TrainConfig) -> nn.Module:
     classes = config.num_classes or 0
     fan_in = config.z_dim + classes
     shape = (2,) if config.kind == "toy" else (config.channels, config.image_size, config.image_size)
+    side = network_size(config)
     if _uses_mlp(config):
-        out = int(torch.tensor(shape).prod())
+        out = 2 if config.kind == "toy" else config.channels * side * side
         body = mlp(fan_in, config.g_width, config.g_depth, out, batchnorm=config.g_batchnorm, activation="relu")
         if config.kind == "image":
             body.append(nn.Tanh())
     else:
-        body = conv_generator(fan_in, config.channels, config.image_size, config.g_width, config.g_batchnorm)
-    net = GeneratorNet(body, config.z_dim, config.num_classes, shape)
+        body = conv_generator(fan_in, config.channels, side, config.g_width, config.g_batchnorm)
+    native = config.native_size if config.kind == "image" else 0
+    net = GeneratorNet(body, config.z_dim, config.num_classes, shape, native)
     init_weights(net, config.init_std)
     return net
 
@@ -162,14 +185,15 @@ def build_discriminator(config: TrainConfig) -> nn.Module:
     if own is not None:
         return own
     outputs = 1 + (config.num_classes or 0)
+    side = network_size(config)
+    native = config.native_size if config.kind == "image" else 0
     if _uses_mlp(config):
-        fan_in = config.pack * (2 if config.kind == "toy" else config.channels * config.image_size ** 2)
+        fan_in = config.pack * (2 if config.kind == "toy" else config.channels * side ** 2)
         body = mlp(fan_in, config.d_width, config.d_depth, outputs, batchnorm=config.d_norm == "batch",
                    activation=config.d_activation, pieces=config.maxout_pieces)
-        net = DiscriminatorNet(body, flatten=True, pack=config.pack)
+        net = DiscriminatorNet(body, flatten=True, pack=config.pack, native=native)
     else:
-        body = conv_discriminator(config.pack * config.channels, config.image_size, config.d_width, outputs,
-                                  config.d_norm)
-        net = DiscriminatorNet(body, flatten=False, pack=config.pack)
+        body = conv_discriminator(config.pack * config.channels, side, config.d_width, outputs, config.d_norm)
+        net = DiscriminatorNet(body, flatten=False, pack=config.pack, native=native)
     init_weights(net, config.init_std)
     return net
