@@ -13,7 +13,8 @@ from .errors import GenmetricsError
 
 RESIZE_MODES = ("tf", "pytorch-fid", "clean", "dgm-eval", "edm2", "torch-fidelity", "cmmd")
 FEATURE_DIMS = (64, 192, 768, 2048)
-PRECISIONS = ("fp32", "tf32", "bf16")
+PRECISIONS = ("fp32", "tf32", "bf16", "fp64")
+KID_KERNELS = ("poly", "rbf")
 EXTRACTOR_INPUTS = ("float", "uint8")
 
 
@@ -53,8 +54,10 @@ class Options:
     cache: bool | None = _option(None, "Read and write the content-keyed cache of statistics and features "
                                  "[default: on unless $GENMETRICS_NO_CACHE is set].")
     hash_content: bool = _option(False, "Key the cache on file contents rather than sizes and modification times.")
-    precision: str = _option("fp32", "Network arithmetic. fp32 is exact; tf32 (CUDA) and bf16 are faster but "
-                             "move the numbers.", "fp32: what the reference tools compute in")
+    precision: str = _option("fp32", "Network arithmetic. fp32 is what the reference tools compute; fp64 removes "
+                             "float32 round-off from comparisons (slower); tf32 (CUDA) and bf16 are faster but "
+                             "move the numbers.", "fp32: what the reference tools compute in; fp64 as torch-fidelity's "
+                             "feature_extractor_internal_dtype='float64' and torchmetrics' set_dtype(torch.float64)")
     progress: bool = _option(True, "Show a progress bar.")
 
     # ---- sample metrics (group "metrics")
@@ -72,10 +75,29 @@ class Options:
     kid_subset_size: int | None = _option(None, "KID: subset size [default: min(1000, n)].",
                                           "1000: torch-fidelity kid_subset_size; capped at n so small sets work",
                                           "metrics")
+    kid_kernel: str = _option("poly", "KID kernel: poly, (gamma x.y + coef0)^degree; rbf, exp(-|x-y|^2 / (2 "
+                              "sigma^2)), torch-fidelity's kid_kernel='rbf'.",
+                              "poly: Binkowski et al. 2018, section 4; torch-fidelity kid_kernel (defaults.py)", "metrics")
+    kid_degree: int = _option(3, "KID polynomial kernel degree.",
+                              "Binkowski et al. 2018, section 4; torch-fidelity kid_kernel_poly_degree", "metrics")
+    kid_gamma: float | None = _option(None, "KID polynomial kernel scale [default: 1 / feature dimension].",
+                                      "1/d: Binkowski et al. 2018; torch-fidelity kid_kernel_poly_gamma=None", "metrics")
+    kid_coef0: float = _option(1.0, "KID polynomial kernel offset.",
+                               "Binkowski et al. 2018; torch-fidelity kid_kernel_poly_coef0", "metrics")
+    kid_rbf_sigma: float = _option(10.0, "KID rbf kernel width sigma.", "torch-fidelity kid_kernel_rbf_sigma "
+                                   "(defaults.py)", "metrics")
     pr_k: int = _option(3, "k of precision/recall.", "Kynkaanniemi et al. 2019, section 3 (k = 3)", "metrics")
     dc_k: int = _option(5, "k of density/coverage.", "Naeem et al. 2020, section 4 (k = 5)", "metrics")
     bootstrap: int = _option(0, "Resample the images B times and report percentile intervals.", "", "metrics")
     confidence: float = _option(0.95, "Bootstrap interval level.", "", "metrics")
+
+    # ---- streaming metric objects (group "streaming": genmetrics.metrics.FID, KID, ...)
+    stream_max_samples: int = _option(50_000, "Streaming KID, IS and precision/recall objects keep per-image "
+                                      "features: at most this many per side and process (2048-d float32: 400 MB "
+                                      "per side at 50,000); past it update() refuses with a message.",
+                                      "50,000: the sample count of the usual FID/KID protocol (Heusel et al. 2017, "
+                                      "section 5), so the usual evaluation fits and an unbounded one does not",
+                                      "streaming")
 
     # ---- sampling generators (group "sampling")
     sample_seed: int = _option(0, "Seed of the latents: sample i depends on (seed, i) only, not on the batch.",
@@ -107,6 +129,13 @@ class Options:
     parzen_refine_tolerance: float = _option(0.01, "Golden-section stop: bracket on ln sigma below this.",
                                              "ours: sigma within ~0.5%; the validation curve is flat at its top, so "
                                              "finer steps change the LL by far less than its SE", "parzen")
+
+    # ---- test log-likelihood of likelihood models (group "likelihood"; genmetrics nll)
+    iwae_k: int = _option(5000, "Importance samples per image of the VAE's IWAE bound (and its ELBO estimate).",
+                          "Burda, Grosse & Salakhutdinov 2016, Section 5: k = 5000 for the test log-likelihood",
+                          "likelihood")
+    nll_batch_size: int = _option(100, "Images per batch of genmetrics nll; does not change the numbers.",
+                                  "ours: memory, not the result (the importance draws are per image)", "likelihood")
 
     def replace(self, **changes) -> "Options":
         check_keywords(changes, option_names(), "Options")

@@ -32,8 +32,13 @@ def _requested() -> bool:
 
 
 def active() -> bool:
-    """Whether this process is one of several (joining the group on first call under torchrun)."""
-    if not _requested() or _alone:
+    """Whether this process is one of several (joining the group on first call under torchrun). A group the
+    caller initialised itself (torch.multiprocessing.spawn, a training framework) counts too."""
+    if _alone:
+        return False
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size() > 1
+    if not _requested():
         return False
     if not dist.is_initialized():
         cuda = torch.cuda.is_available()
@@ -89,7 +94,8 @@ def gather_rows(array: torch.Tensor | None, width: int | None = None,
     longest = int(max(s[0] for s in all_sizes))
     dims = int(max(s[1] for s in all_sizes))
     padded = torch.zeros(longest, dims, dtype=dtype, device=_device())
-    padded[:local.shape[0]] = local.to(padded)
+    if local.shape[0]:  # a rank without rows may not know the width (its empty array is (0, 0))
+        padded[:local.shape[0]] = local.to(padded)
     parts = [torch.empty_like(padded) for _ in range(world_size())]
     dist.all_gather(parts, padded)
     return torch.cat([part[:int(s[0])] for part, s in zip(parts, all_sizes)]).cpu()

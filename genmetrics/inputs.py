@@ -7,7 +7,8 @@ holds the opened thing:
     images      a folder, zip, image file, list of files, uint8 .npy/.npz, tensor/array batch, iterable
                 -> a ``Source`` / ``IterableSource`` (decoded lazily, batch by batch)
     features    a features .npz (``pool``/``logits``, from genmetrics features) or ``Features``
-    statistics  a statistics .npz (``mu``, ``sigma``: ours, pytorch-fid's, clean-fid's) or ``Statistics``
+    statistics  a statistics .npz (``mu``, ``sigma``: ours, pytorch-fid's, clean-fid's) or ``Statistics``,
+                or ``ref:NAME``, a published reference file (``refs.REFERENCES``)
     points      a float (N, D) .npy/.npz or array (toy samples, Parzen vectors)
 
 A caller says which kinds it can use (``accept``); any other kind is a ``GenmetricsError`` that names the
@@ -60,7 +61,24 @@ def _is_points(array) -> bool:
     return array.ndim == 2 and (array.dtype.kind == "f" if isinstance(array, np.ndarray) else array.is_floating_point())
 
 
+def _named_reference(name: str, accept) -> Input:
+    """``ref:NAME``: the published file (downloaded and checked on first use, see ``refs``), labelled with
+    the protocol its statistics were made under, so that a FID across protocols is refused."""
+    from . import refs
+
+    reference = refs.lookup(name)
+    opened = _classify(refs.resolve(name), accept)
+    opened.name = f"{refs.PREFIX}{reference.name} ({opened.name})"
+    if opened.kind == STATISTICS:
+        opened.value.source = opened.name
+        if reference.resize and "resize" not in opened.value.meta:
+            opened.value.meta["resize"] = reference.resize
+    return opened
+
+
 def _classify(x, accept) -> Input:
+    if isinstance(x, str) and x.startswith("ref:"):
+        return _named_reference(x, accept)
     if isinstance(x, Statistics):
         return Input(STATISTICS, x.source or "<statistics>", x)
     if isinstance(x, Features):

@@ -219,7 +219,8 @@ def test_one_result_type_keeps_the_old_call_forms():
     kid = kernel_inception_distance(x, y, 4, 20, 7)
     mean, std, size = kid  # the former tuple
     assert isinstance(kid, KIDResult) and (mean, std, size) == (kid.kid, kid.kid_std, 20) == tuple(kid)
-    assert kid[0] == kid.kid and kid.protocol == {"subset_size": 20, "subsets": 4, "seed": 7,
+    assert kid[0] == kid.kid and kid.protocol == {"subset_size": 20, "subsets": 4, "seed": 7, "kernel": "poly",
+                                                  "kernel_params": {"degree": 3, "gamma": None, "coef0": 1.0},
                                                   "version": kid.version}
     found = prdc(x, y)
     assert isinstance(found, PRDCResult) and found["recall"] == found.recall
@@ -240,7 +241,9 @@ def test_sweep_columns_and_the_best_checkpoint_come_from_the_registry():
     assert sweep_report.columns()[:12] == ("truncation", "fid", "inception_score", "inception_score_std", "kid",
                                            "precision", "recall", "density", "coverage", "modes_covered",
                                            "high_quality", "reverse_kl")
-    assert sweep_report.columns()[12:] == ("fd", "vendi", "authpct")  # metrics added later come after them
+    # metrics added later come after them, in the order of their imports (metrics/__init__.py)
+    assert sweep_report.columns()[12:] == ("fd", "vendi", "authpct", "classes_covered", "class_kl",
+                                           "confident_fraction")
     assert sweep_report.labels()["fid"] == "FID (lower is better)"
     assert is_better({"metric": "fid", "fid": 3.0}, {"metric": "fid", "fid": 4.0})
     assert not is_better({"metric": "fid", "fid": 4.0}, {"metric": "fid", "fid": 4.0})

@@ -15,13 +15,13 @@ import warnings
 import click
 
 from .. import __version__, distributed
-from ..defaults import (DEFAULTS, EXTRACTION_OPTIONS, EXTRACTOR_INPUTS, FEATURE_DIMS, PRECISIONS, RESIZE_MODES,
-                        Options, option_help)
+from ..defaults import (DEFAULTS, EXTRACTION_OPTIONS, EXTRACTOR_INPUTS, FEATURE_DIMS, KID_KERNELS, PRECISIONS,
+                        RESIZE_MODES, Options, option_help)
 from ..errors import GenmetricsError
 
 # Option types that the field's Python type does not say (choices, paths).
 _CHOICES = {"resize": click.Choice(RESIZE_MODES), "precision": click.Choice(PRECISIONS),
-            "extractor_input": click.Choice(EXTRACTOR_INPUTS),
+            "extractor_input": click.Choice(EXTRACTOR_INPUTS), "kid_kernel": click.Choice(KID_KERNELS),
             "dims": click.Choice([str(d) for d in FEATURE_DIMS])}
 _PATHS = {"weights", "extractor_weights"}
 
@@ -42,7 +42,8 @@ def option(name: str, *flags: str, **overrides):
         settings.update(is_flag=True, show_default=False)
     else:  # "int | None" fields (workers, kid_subset_size, ...) are ints when given
         annotation = str(Options.__dataclass_fields__[name].type)
-        settings["type"] = type(default) if default is not None else int if annotation.startswith("int") else str
+        settings["type"] = (type(default) if default is not None else int if annotation.startswith("int")
+                            else float if annotation.startswith("float") else str)
     settings.update(overrides)
     return click.option(*(flags or (f"--{name.replace('_', '-')}",)), name, **settings)
 
@@ -73,7 +74,8 @@ dims_option = stack(option("dims"), option("extractor"), option("extractor_size"
 
 # The one-pass metrics' settings (eval, kid, prdc), then the feature options.
 metric_options = stack(option("seed"), option("splits"), option("kid_subsets"), option("kid_subset_size"),
-                       option("pr_k"), option("dc_k"), option("bootstrap"), option("confidence"),
+                       option("kid_kernel"), option("kid_degree"), option("kid_gamma"), option("kid_coef0"),
+                       option("kid_rbf_sigma"), option("pr_k"), option("dc_k"), option("bootstrap"), option("confidence"),
                        dims_option, extraction_options)
 
 

@@ -1,9 +1,11 @@
-"""Commands about data on disk: write a named data set (data) and look after the feature cache (cache)."""
+"""Commands about data on disk: write a named data set (data), look after the feature cache (cache) and the
+named reference statistics (refs)."""
 from __future__ import annotations
 
 import click
 
-from .. import cache
+from .. import cache, refs
+from ..features.weights import sha256_of
 from ..trainers.data import export_data
 from .common import cli, emit, friendly_errors, json_option, option
 
@@ -16,7 +18,8 @@ from .common import cli, emit, friendly_errors, json_option, option
 @click.option("--split", default="train", show_default=True,
               help="digits: train (1,497 images, what training uses), valid (150) or test (150); "
                    "mnist, fashion-mnist, cifar10: train or test.")
-@click.option("--image-size", type=int, default=None, help="Resize to this side [digits: 32; others: native].")
+@click.option("--image-size", type=int, default=None,
+              help="Resize to this side [digits: 32; digits-binary: 8; others: native].")
 @click.option("-n", "n", type=int, default=None, help="Only the first N images (toy sets: N points; stacked-digits: N "
               "drawn images) [all; 2,500; 25,600].")
 @option("sample_seed", "--seed", help="Toy sets and stacked-digits: the seed of the draw (stacked-digits' "
@@ -25,8 +28,9 @@ from .common import cli, emit, friendly_errors, json_option, option
 @json_option
 @friendly_errors
 def data_command(name, output, force, split, image_size, n, sample_seed, data_root, as_json):
-    """Write the named data set NAME (digits, stacked-digits, mnist, fashion-mnist, cifar10, ring8, grid25)
-    as training sees it, to use as a reference for fid, parzen, prdc or modes.
+    """Write the named data set NAME (digits, stacked-digits, mnist, fashion-mnist, cifar10, ring8, grid25;
+    binarised: digits-binary, mnist-binary and their -dynamic forms, drawn once) as training sees it, to use
+    as a reference for fid, parzen, prdc, modes or nll.
 
     \b
     Examples (offline, with the bundled digits):
@@ -93,3 +97,51 @@ def cache_clear():
       genmetrics cache clear
     """
     click.echo(f"removed {cache.clear()} entries from {cache.cache_dir()}")
+
+
+@cli.group("refs")
+def refs_group():
+    """Named reference statistics, usable as ref:NAME wherever a statistics file is (genmetrics fid fake/ ref:NAME).
+
+    Each is downloaded on first use into $GENMETRICS_CACHE/refs, checked against its pinned SHA-256 and
+    written atomically; offline, the error names the file to download and where to copy it.
+
+    \b
+    Examples:
+      genmetrics refs list                                names, protocols, where each comes from
+      genmetrics refs fetch cifar10-train-ttur            download now (e.g. before going offline)
+      genmetrics fid samples/ ref:cifar10-train-ttur      FID against the TTUR CIFAR-10 train statistics
+    """
+
+
+@refs_group.command("list")
+@json_option
+@friendly_errors
+def refs_list(as_json):
+    """List the named references: name, protocol, format, SHA-256, URL and whether it is cached.
+
+    \b
+    Examples:
+      genmetrics refs list
+      genmetrics refs list --json
+    """
+    found = refs.references()
+    lines = [f"{r['name']:<30} {r['format']:<15} {'cached' if r['cached'] else 'not cached':<11} {r['protocol']}\n"
+             f"{'':<30} {r['url']}  sha256={r['sha256'] or 'not pinned'}" for r in found]
+    emit({"refs_dir": str(refs.refs_dir()), "references": found}, as_json,
+         "\n".join([f"{refs.refs_dir()}: {len(found)} references", *lines]))
+
+
+@refs_group.command("fetch")
+@click.argument("names", nargs=-1, required=True)
+@friendly_errors
+def refs_fetch(names):
+    """Download the named references NAMES into the cache (checked against their SHA-256).
+
+    \b
+    Example:
+      genmetrics refs fetch cifar10-train-ttur imagenet256-adm
+    """
+    for name in names:
+        path = refs.resolve(name, readable=False, progress=True)
+        click.echo(f"{refs.PREFIX}{refs.lookup(name).name}: {path}  sha256={sha256_of(path)}")

@@ -185,6 +185,7 @@ def kid_command(path1, path2, as_json, **kwargs):
     Examples:
       genmetrics kid real/ fake/                          100 subsets of min(1000, n), torch-fidelity's draws
       genmetrics kid real_feats.npz fake/ --kid-subset-size 500 --json
+      genmetrics kid real/ fake/ --kid-kernel rbf --kid-rbf-sigma 10   torch-fidelity's RBF kernel
     """
     run_evaluate(path1, path2, "kid", as_json, kwargs)
 

@@ -11,7 +11,7 @@ from ..metrics import registry
 from ..metrics.modes import mode_coverage_of
 from ..sweep import METHODS, open_generator, truncation_sweep
 from ..sweep_report import output_paths, table, write_outputs
-from ..trainers import TrainingInterrupted, load_generator, prepare, train, write_samples
+from ..trainers import FAMILIES, TrainingInterrupted, load_generator, prepare, train, write_samples
 from ..trainers.config import collect_overrides
 from .common import (cli, dims_option, emit, extraction_options, friendly_errors, json_option, library_options,
                      main_process, option, quiet_option)
@@ -37,6 +37,8 @@ def _train_summary(result) -> str:
     if result.kind == "toy":  # toy generators make 2-D points: a .npy, scored by genmetrics modes
         lines.append(f"  next: genmetrics sample {result.run_dir} -n {DEFAULTS.toy_samples} -o points.npy && "
                      f"genmetrics modes points.npy --data {result.data}")
+    elif result.model in FAMILIES and not FAMILIES[result.model].adversarial:  # a likelihood model
+        lines.append(f"  next: genmetrics nll {result.run_dir} --split test  (and genmetrics sample)")
     else:
         lines.append(f"  next: genmetrics sample {result.run_dir} -n 1000 -o samples/")
     return "\n".join(lines)
@@ -45,7 +47,8 @@ def _train_summary(result) -> str:
 @cli.command("train")
 @click.argument("model", required=False)
 @click.option("--data", default=None, help="A folder of images (class subfolders for acgan), digits, "
-                                           "stacked-digits, mnist, fashion-mnist, cifar10, ring8 or grid25.")
+                                           "stacked-digits, mnist, fashion-mnist, cifar10, ring8 or grid25; "
+                                           "binarised: digits-binary, mnist-binary (and -dynamic).")
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="The run folder.")
 @click.option("--steps", type=int, default=None, help="Generator updates [default: per data, see --dry-run].")
 @click.option("--epochs", type=float, default=None, help="Passes over the data (image data; instead of --steps).")
@@ -76,8 +79,9 @@ def _train_summary(result) -> str:
 @quiet_option
 @friendly_errors
 def train_command(model, out, lr, settings, resume, dry_run, as_json, quiet, data, **options):
-    """Train a reference GAN: MODEL is gan, dcgan, lsgan, wgan, wgan-gp, acgan, unrolled, cgan, sgan, infogan,
-    ebgan, began or progan.
+    """Train a reference model: MODEL is a GAN (gan, dcgan, lsgan, wgan, wgan-gp, acgan, unrolled, cgan, sgan,
+    infogan, ebgan, began, progan), an adversarial autoencoder (aae) or a likelihood model (vae, nade,
+    pixelcnn; scored by genmetrics nll).
 
     Defaults are the published ones (cited in genmetrics/trainers/); --dry-run shows them all. The run
     folder gets config.json, checkpoints/{latest,best}.pt, samples/step_NNNNNN.png and metrics.jsonl.
@@ -94,6 +98,7 @@ def train_command(model, out, lr, settings, resume, dry_run, as_json, quiet, dat
       genmetrics train dcgan --data mnist --out r --dry-run           show the resolved configuration
       genmetrics train sgan --data digits --out runs/s --labels 100   semi-supervised: reports test accuracy
       genmetrics train began --data digits --out r --eval-every 20 --stop-patience 5
+      genmetrics train nade --data digits-binary --out runs/nade     8x8 binarised digits; then genmetrics nll
     """
     overrides = collect_overrides(options, lr, settings)
     if dry_run:

@@ -4,8 +4,10 @@ from __future__ import annotations
 import click
 
 from .. import hype
+from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
 from ..hype.protocol import METHODS, RATERS_PER_MODEL, Protocol
+from ..hype.server import PORT
 from .common import cli, emit, friendly_errors, json_option
 
 PAPER = Protocol()
@@ -45,7 +47,8 @@ def _fakes(values) -> dict:
 @click.option("--method", type=click.Choice(METHODS), default="infinity", show_default=True,
               help="infinity: error rate without time limit; time: exposure threshold by staircase.")
 @click.option("--size", default=None, help="Every image resized to N or WxH pixels [the first real image's].")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the per-rater draws and the masks.")
+@click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True,
+              help="Seed of the per-rater draws and the masks.")
 @click.option("--tutorial-n", type=int, default=PAPER.tutorial_n, show_default=True,
               help="Practice images with their labels (the paper gives no count).")
 @click.option("--qualification-n", type=int, default=PAPER.qualification_n, show_default=True,
@@ -103,7 +106,7 @@ def invite_command(study, n, model, base_url, as_json):
 @click.argument("study")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Interface to listen on; 0.0.0.0 opens the study to the network (put TLS in front).")
-@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--port", type=int, default=PORT, show_default=True)
 @friendly_errors
 def serve_command(study, host, port):
     """Serve the study's pages to raters until Ctrl-C. Every answer is committed as it arrives.
@@ -139,7 +142,7 @@ def status_command(study, as_json):
 @hype_group.command("score")
 @click.argument("study")
 @click.option("-o", "--output", default=None, help="Write report.json, report.txt and report.png to this folder.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap over raters.")
+@click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True, help="Seed of the bootstrap over raters.")
 @json_option
 @friendly_errors
 def score_command(study, output, seed, as_json):

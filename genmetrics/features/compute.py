@@ -120,7 +120,8 @@ def _collect(stream: FeatureStream) -> dict[str, np.ndarray]:
     collected = {}
     for name, values in parts.items():
         local = torch.cat(values) if values else None
-        collected[name] = distributed.gather_rows(local, None)[rank].numpy()
+        dtype = torch.float64 if stream.extractor.precision == "fp64" else torch.float32  # the same on every rank
+        collected[name] = distributed.gather_rows(local, None, dtype)[rank].numpy()
     return collected
 
 

@@ -90,7 +90,8 @@ def default_workers(source) -> int:
 
 @dataclass
 class FeatureStream:
-    """Iterate to get ``(indices, {output: float32 CPU tensor})`` per batch, in input order.
+    """Iterate to get ``(indices, {output: float32 CPU tensor})`` per batch (float64 under ``precision``
+    fp64), in input order.
 
     After iteration ``n`` is the number of images featurised and ``skipped`` lists the files that
     could not be decoded (only with ``skip_bad``; otherwise the first one raises).
@@ -128,13 +129,17 @@ class FeatureStream:
         parts = defaultdict(list)
         for _, x in groups:
             x = x.to(ex.device, non_blocking=True)
-            x = ex.protocol.on_device(x).contiguous(memory_format=torch.channels_last)
+            x = ex.protocol.on_device(x)
+            if ex.precision == "fp64" and x.is_floating_point():
+                x = x.double()  # after the protocol's float32 resize: fp64 is the network's arithmetic
+            x = x.contiguous(memory_format=torch.channels_last)
             with precision_mode(ex.precision, ex.device):
                 out = ex.model(x, self.outputs)
             if not self._checked:
                 self._check_degenerate(x, out)
+            kept = torch.float64 if ex.precision == "fp64" else torch.float32
             for name, value in out.items():
-                parts[name].append(value.float().cpu())
+                parts[name].append(value.to(kept).cpu())
         order = torch.cat([indices for indices, _ in groups])
         rank = torch.argsort(order)
         return order[rank].tolist(), {k: torch.cat(v)[rank] for k, v in parts.items()}

@@ -47,7 +47,8 @@ class BasicConv2d(nn.Module):
         bn = self.bn
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
         conv = nn.Conv2d(self.conv.in_channels, self.conv.out_channels, self.conv.kernel_size,
-                         stride=self.conv.stride, padding=self.conv.padding, bias=True)
+                         stride=self.conv.stride, padding=self.conv.padding, bias=True,
+                         dtype=self.conv.weight.dtype)  # float64 under --precision fp64
         conv.weight.copy_(self.conv.weight * scale.reshape(-1, 1, 1, 1))
         conv.bias.copy_(bn.bias - bn.running_mean * scale)
         self.conv = conv.to(self.conv.weight.device)

@@ -29,7 +29,7 @@ from typing import Callable
 
 import torch
 
-from ..defaults import DEFAULTS, FEATURE_DIMS
+from ..defaults import DEFAULTS, FEATURE_DIMS, PRECISIONS
 from ..errors import GenmetricsError
 from . import digits
 from .inception import FIDInceptionV3, INPUT_SIZE
@@ -38,10 +38,10 @@ from .vit import CLIP, DINOV2, build_clip, build_dinov2, clip_weights, dinov2_we
 from .weights import VGG16, is_canonical, resolve_weights, sha256_of, state_dict_mismatch
 
 _models: dict[tuple, object] = {}
-# fp32 is exact and the default. tf32 (CUDA matmuls/convs with 10-bit mantissas) and bf16 (autocast) are
-# faster but move features: bf16 by ~27% of their scale on this project's CPU measurement (issue 3), so
-# they are opt-in only and recorded in every result.
-PRECISIONS = ("fp32", "tf32", "bf16")
+# fp32 is exact and the default (defaults.PRECISIONS). tf32 (CUDA matmuls/convs with 10-bit mantissas) and
+# bf16 (autocast) are faster but move features: bf16 by ~27% of their scale on this project's CPU measurement
+# (issue 3), so they are opt-in only and recorded in every result. fp64 runs the network (not the resize,
+# which each protocol defines in float32) in float64 and keeps the features in float64.
 
 
 @dataclass
@@ -109,7 +109,9 @@ def _load_state_dict(path: Path) -> dict:
     return {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
 
 
-def _build_inception(device: torch.device, path: Path):
+def _build_inception(device: torch.device, path: Path, float64: bool = False):
+    """The fused network; with ``float64`` converted before the BatchNorms are folded, so that the folded
+    weights carry no float32 round-off."""
     model = FIDInceptionV3()
     state = _load_state_dict(path)
     mismatch = state_dict_mismatch(model, state)
@@ -117,7 +119,8 @@ def _build_inception(device: torch.device, path: Path):
         raise GenmetricsError(f"{path} is not an FID InceptionV3 state dict (pytorch-fid's format): {mismatch}")
     _refuse_uncalibrated(path, state)
     model.load_state_dict(state, strict=False)  # strict=False: files without num_batches_tracked load too
-    return model.eval().fuse().to(device).to(memory_format=torch.channels_last).requires_grad_(False)
+    model = model.to(torch.float64 if float64 else torch.float32).eval().fuse().to(device)
+    return model.to(memory_format=torch.channels_last).requires_grad_(False)
 
 
 def _refuse_uncalibrated(path: Path, state: dict) -> None:
@@ -145,17 +148,24 @@ def _build_vgg16(device: torch.device, path: Path):
         raise GenmetricsError(f"{path} is not a torchvision VGG16 state dict: {mismatch}")
     net.load_state_dict(state)
     net.classifier = net.classifier[:5]  # fc1, ReLU, dropout, fc2, ReLU: torch-fidelity's fc2_relu
-    net = net.eval().to(device).requires_grad_(False)
-    return lambda x: net(x)
+    return net.eval().to(device).requires_grad_(False)
 
 
 def _build_torchscript(device: torch.device, path: Path):
     try:
-        module = torch.jit.load(str(path), map_location=device).eval()
+        return torch.jit.load(str(path), map_location=device).eval()
     except Exception as exc:
         raise GenmetricsError(f"{path}: not a TorchScript file ({str(exc)[:200]}); save one with "
                               f"torch.jit.script(model).save(path)") from None
-    return lambda x: module(x)
+
+
+def _as_float64(model, name: str):
+    """The network in float64 (``--precision fp64``): its parameters and buffers converted once."""
+    if not isinstance(model, torch.nn.Module):
+        raise GenmetricsError(f"--precision fp64 needs the extractor {name!r} to be a torch.nn.Module (its build "
+                              f"returned a {type(model).__name__}, which cannot be converted to float64); use "
+                              f"fp32, or return the module itself from its build function")
+    return model.double()
 
 
 @dataclass(frozen=True)
@@ -250,11 +260,13 @@ def load_extractor(name: str = DEFAULTS.extractor, *, resize: str = DEFAULTS.res
     else:
         raise GenmetricsError(f"unknown extractor {name!r}; choose one of {', '.join(extractor_names())}")
     sha = sha256_of(path) if path is not None else None
-    key = (name, sha, str(device))
+    key = (name, sha, str(device), precision == "fp64")
     if key not in _models:
-        model = build(device, path)
-        _models[key] = (model if name == "inception" else
-                        _features_and_logits(model) if "logits" in outputs else _single_output(model))
+        if name == "inception":
+            _models[key] = build(device, path, precision == "fp64")
+        else:
+            model = _as_float64(build(device, path), name) if precision == "fp64" else build(device, path)
+            _models[key] = _features_and_logits(model) if "logits" in outputs else _single_output(model)
     return Extractor(name, _models[key], device, protocol, path, sha, outputs, precision)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..defaults import DEFAULTS
 from . import db
 from .protocol import BOOTSTRAP_RESAMPLES, CONFIDENCE, Protocol, mode_exposure
 from .session import qualification
@@ -94,7 +95,7 @@ def anova_tukey(groups: dict[str, list[float]]) -> dict | None:
             "tukey": pairs}
 
 
-def score(study, seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES, confidence: float = CONFIDENCE) -> dict:
+def score(study, seed: int = DEFAULTS.seed, resamples: int = BOOTSTRAP_RESAMPLES, confidence: float = CONFIDENCE) -> dict:
     """Score a study: per model the HYPE score, its CI and the number of raters; ANOVA/Tukey between models.
 
     ``seed`` seeds the bootstrap (one generator per model, offset by the model's position).

@@ -10,6 +10,7 @@ from ..errors import GenmetricsError
 
 EXTRA = "pip install 'genmetrics[hype]'"
 LOOPBACK = "127.0.0.1"  # bind to this machine only unless told otherwise (issue 13, security)
+PORT = 8000  # the conventional development HTTP port; any free port works (--port)
 
 
 def _uvicorn():
@@ -29,7 +30,7 @@ def _config(study, host: str, port: int):
                           http="h11", ws="none", lifespan="off", proxy_headers=False, server_header=False)
 
 
-def serve(study, host: str = LOOPBACK, port: int = 8000) -> None:
+def serve(study, host: str = LOOPBACK, port: int = PORT) -> None:
     """Serve the study until Ctrl-C. Every answer is already on disk; stopping loses nothing."""
     _uvicorn().Server(_config(study, host, port)).run()
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
 from . import db
 from .images import ENCODING, MASK_METHOD, encode_png, parse_size, phase_scrambled, resize
@@ -47,7 +48,7 @@ def _load(source, index: int, what: str, size) -> np.ndarray:
     return resize(image, size or (image.shape[1], image.shape[0]))
 
 
-def create_study(study, real, fakes: dict, method: str = "infinity", size=None, seed: int = 0,
+def create_study(study, real, fakes: dict, method: str = "infinity", size=None, seed: int = DEFAULTS.seed,
                  force: bool = False, **counts) -> dict:
     """Prepare a HYPE study folder from Python (what ``genmetrics hype new`` calls).
 

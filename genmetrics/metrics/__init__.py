@@ -20,9 +20,13 @@ from .prdc import DC_K, PR_K
 from .registry import Key, get_metric, metric_names, parse_metrics, register_metric, unregister_metric
 from .result import KIDResult, MetricResult, PRDCResult
 from .scores import scores
+from .streaming import (FID, KID, PRDC, Coverage, Density, InceptionScore, Modes, Precision, Recall,
+                        StreamingMetrics)
 
-__all__ = ["ClassCoverage", "DC_K", "FIDResult", "ISResult", "KIDResult", "Key", "METRICS", "MetricResult", "ModeCoverage", "PRDCResult",
-           "PR_K", "ParzenResult", "SmallSampleWarning", "class_coverage_from_logits", "evaluate", "fid", "fid_infinity", "frechet_distance",
+__all__ = ["ClassCoverage", "Coverage", "DC_K", "Density", "FID", "FIDResult", "InceptionScore", "KID", "Modes", "PRDC",
+           "Precision", "Recall", "StreamingMetrics", "ISResult", "KIDResult", "Key", "METRICS", "MetricResult",
+           "ModeCoverage", "PRDCResult", "PR_K", "ParzenResult", "SmallSampleWarning", "class_coverage_from_logits",
+           "evaluate", "fid", "fid_infinity", "frechet_distance",
            "get_metric", "inception_score", "inception_score_from_logits", "kernel_inception_distance",
            "metric_names", "mode_coverage", "mode_coverage_of", "parse_metrics", "parzen_log_densities",
            "parzen_log_likelihood", "register_metric", "scores", "unregister_metric"]

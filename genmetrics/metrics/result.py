@@ -44,8 +44,10 @@ class KIDResult(MetricResult):
     subsets: int
     seed: int
     version: str = __version__
+    kernel: str = "poly"  # the KID kernel and its parameters (metrics/kid.py kernel_matrix)
+    kernel_params: dict | None = None
 
-    PROTOCOL = ("subset_size", "subsets", "seed", "version")
+    PROTOCOL = ("subset_size", "subsets", "seed", "kernel", "kernel_params", "version")
 
     def _legacy(self) -> tuple:
         return (self.kid, self.kid_std, self.subset_size)

@@ -57,7 +57,7 @@ class Inputs:
     """What a metric is computed from; each property raises ``GenmetricsError`` when it is missing.
 
     ``reference``: Features (or an (N, D) array), Statistics, a toy mixture (name or object) or None.
-    ``generated``: Features (or an (N, D) array) or (N, 2) points.
+    ``generated``: Features (or an (N, D) array), Statistics (the streaming objects' sums) or (N, 2) points.
     """
 
     reference: object
@@ -88,6 +88,8 @@ class Inputs:
 
     @property
     def generated_statistics(self) -> Statistics:
+        if isinstance(self.generated, Statistics):  # a streaming FID's float64 sums
+            return self.generated
         return self.memo("generated_statistics", lambda: _statistics(self.generated_features))
 
     @property

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
 from .registry import GENERATED_IMAGES, REFERENCE_IMAGES, Key, register_metric
 
@@ -106,7 +107,7 @@ def _nchw(images, side: str) -> np.ndarray:
     return x
 
 
-def sliced_wasserstein_distance(real, fake, seed: int = 0) -> dict:
+def sliced_wasserstein_distance(real, fake, seed: int = DEFAULTS.seed) -> dict:
     """ProGAN's SWD (x 1e3) of two uint8 image sets (NCHW or NHWC, same size): {"swd": mean over levels,
     "swd_<res>": per level, "n": images used per set, "resolutions": [...]}."""
     real, fake = _nchw(real, "reference"), _nchw(fake, "generated")

@@ -1,4 +1,5 @@
-"""Reference GAN trainers on one shared training loop, and the generators they produce.
+"""Reference GAN, autoencoder and likelihood-model trainers on one shared training loop, and the generators
+they produce.
 
     from genmetrics.trainers import train, load_generator
     train("dcgan", "digits", "runs/digits")                  # run folder: config, checkpoints, samples
@@ -6,7 +7,8 @@
     images, _ = g.sample(1000, seed=0)
 
 Families (one file each, defaults cited there): gan, dcgan, lsgan, wgan, wgan-gp, acgan, unrolled, cgan, sgan,
-infogan, ebgan, began, progan.
+infogan, ebgan, began, progan; aae; the likelihood models vae, nade, pixelcnn (likelihood.py; test NLL in
+nll.py).
 """
 from .base import FAMILIES, Family
 from .families import get_family

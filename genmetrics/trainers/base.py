@@ -1,8 +1,18 @@
-"""What a GAN family is: its published defaults and its losses, plugged into the one training loop.
+"""What a model family is: its published defaults and its losses, plugged into the one training loop.
 
 A family (one small file each: gan.py, dcgan.py, ...) subclasses ``Family``, fills ``image_defaults`` and
 ``toy_defaults`` with its published hyperparameters (each cited), and implements the discriminator and
 generator losses. The loop (loop.py) draws data and noise, calls these, and steps the optimisers.
+
+Extension points serve models that are not plain GANs. ``build_generator`` / ``build_discriminator``
+return a family's own networks (nets.py's architectures otherwise): the AAE's autoencoder and latent
+critic, the likelihood models' networks, the autoencoder D of ebgan and began, ProGAN's growing networks.
+``generator_classes``, ``discriminator_outputs`` and ``conditional_discriminator`` shape nets.py's networks
+(cgan, sgan, infogan); ``initial_state``, ``before_step`` and ``measure`` carry state across steps, act
+before each step and measure a run (began, progan, sgan); ``data_kinds`` says what data it trains on (the
+one refusal is in config.resolve_config). ``adversarial = False`` marks a model trained by likelihood alone
+(vae, nade, pixelcnn; likelihood.py): it has no discriminator, and each step draws one batch and
+minimises ``generator_loss`` (the model's negative log-likelihood or ELBO) with the generator's optimiser.
 """
 from __future__ import annotations
 
@@ -48,8 +58,10 @@ class Family:
     # Hyperparameters (TrainConfig field names) for image data and for 2-D toy data.
     image_defaults: dict = {}
     toy_defaults: dict = {}
-    # The data kinds it trains on ("image", "toy").
-    kinds: tuple = ("image", "toy")
+    # False: no discriminator; one batch per step and only ``generator_loss`` (likelihood models).
+    adversarial: bool = True
+    # The kinds of data it trains on: "image", "toy" (2-D points).
+    data_kinds: tuple[str, ...] = ("image", "toy")
     # What it measures itself (Family.measure), for the README and docs/trainers.md.
     measures: str = ""
     # The metric --stop-patience and best.pt track for it by default (stopping.py); None: the leading one.
@@ -67,12 +79,13 @@ class Family:
         """Columns of D's output: the real/fake score, then class logits for a conditional family (ACGAN)."""
         return 1 + (config.num_classes or 0)
 
-    def generator_net(self, config):
-        """A generator module of the family's own (None: nets.py's architecture for the data kind)."""
+    def build_generator(self, config):
+        """The family's own generator network, or None for nets.py's architecture of ``arch``."""
         return None
 
-    def discriminator_net(self, config):
-        """A discriminator module of the family's own (None: nets.py's)."""
+    def build_discriminator(self, config):
+        """The family's own discriminator network (a module without parameters when not ``adversarial``),
+        or None for nets.py's architecture (with ``discriminator_outputs`` columns)."""
         return None
 
     def initial_state(self, config) -> dict:

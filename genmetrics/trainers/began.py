@@ -38,7 +38,7 @@ class BEGAN(Family):
         if not config.ae_code or config.ae_code < 1 or config.pack != 1 or config.n_critic != 1:
             raise GenmetricsError("began needs ae_code >= 1 (--set ae_code=64), pack 1 and n_critic 1")
 
-    def discriminator_net(self, config):
+    def build_discriminator(self, config):
         return build_autoencoder(config)
 
     def initial_state(self, config):

@@ -20,10 +20,11 @@ from .._io import atomic_write
 from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
 from ..data.toy import MIXTURES, GaussianMixture2D
+from .binarize import BINARY, NATIVE_SIZE, bernoulli, binarize
 from .seeding import DATA, derive_generator
 
 TORCHVISION = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "cifar10": "CIFAR10"}
-NAMED = ("digits", "stacked-digits", *TORCHVISION, *MIXTURES)
+NAMED = ("digits", "stacked-digits", *TORCHVISION, *BINARY, *MIXTURES)
 
 
 def default_data_root() -> str:
@@ -47,6 +48,7 @@ class TrainData:
     labels: torch.Tensor | None = None          # int64 (N,)
     num_classes: int | None = None
     mixture: GaussianMixture2D | None = None
+    dynamic: bool = False                       # binarise every batch afresh (binarize.py)
     _perms: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -74,7 +76,10 @@ class TrainData:
         for epoch in epochs.unique().tolist():
             chosen = epochs == epoch
             rows[chosen] = self._permutation(seed, epoch)[offsets[chosen]]
-        x = self.images[rows].float().div_(127.5).sub_(1.0)
+        images = self.images[rows]
+        if self.dynamic:  # a fresh Bernoulli draw, a function of (seed, batch) like the order
+            images = bernoulli(images, derive_generator(seed, DATA, index, 2))
+        x = images.float().div_(127.5).sub_(1.0)
         return x, (self.labels[rows] if self.labels is not None else None)
 
     def _permutation(self, seed: int, epoch: int) -> torch.Tensor:
@@ -210,9 +215,25 @@ def load_folder(path: Path, size: int | None) -> tuple[torch.Tensor, torch.Tenso
     return _to_uint8_nchw(images), labels, len(classes)
 
 
+def load_binary(name: str, split: str, data_root: str | None = None, image_size: int | None = None,
+                for_training: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """A ``-binary`` data set (binarize.py) at its native size unless ``image_size``: uint8 {0, 255} images,
+    or, for dynamic binarisation's training split, the grey images that each batch binarises afresh."""
+    grey_name, rule = BINARY[name]
+    size = image_size or NATIVE_SIZE[grey_name]
+    if grey_name == "digits":
+        grey, labels = load_digits(size, split)
+    else:
+        grey, labels = load_torchvision(grey_name, data_root or default_data_root(), size, split)
+    if rule == "dynamic" and for_training and split == "train":
+        return grey, labels
+    return binarize(grey, "bernoulli" if rule == "dynamic" else rule), labels
+
+
 def open_training_data(data: str, data_root: str | None = None, image_size: int | None = None) -> TrainData:
     """Open ``--data``: a folder, ``digits``, ``stacked-digits``, ``mnist``, ``fashion-mnist``, ``cifar10``, ``ring8``, ``grid25``."""
-    if image_size is not None:
+    native = data in BINARY and image_size == NATIVE_SIZE[BINARY[data][0]]  # binary data's own size (8 for digits)
+    if image_size is not None and not native:
         check_image_size(image_size)
     if data in MIXTURES:
         mixture = MIXTURES[data]
@@ -226,6 +247,9 @@ def open_training_data(data: str, data_root: str | None = None, image_size: int 
     if data in TORCHVISION:
         images, labels = load_torchvision(data, data_root or default_data_root(), image_size)
         return TrainData(data, "image", images, labels, 10)
+    if data in BINARY:
+        images, labels = load_binary(data, "train", data_root, image_size)
+        return TrainData(data, "image", images, labels, 10, dynamic=BINARY[data][1] == "dynamic")
     path = Path(data).expanduser()
     if not path.exists():
         raise GenmetricsError(f"--data {data}: no such folder; give a folder of images or one of "
@@ -237,9 +261,10 @@ def open_training_data(data: str, data_root: str | None = None, image_size: int 
 def export_data(name: str, out: str | Path, *, split: str = "train", image_size: int | None = None,
                 n: int | None = None, seed: int = DEFAULTS.sample_seed, data_root: str | None = None, force: bool = False) -> dict:
     """Write a named data set as training sees it, so that other commands can use it as a reference:
-    images (``digits``, ``mnist``, ``fashion-mnist``, ``cifar10``; a ``split``, optionally the first ``n``;
-    ``stacked-digits``: ``n`` RGB triples of the split's digits drawn with ``seed``, 25,600 by default,
-    the training set with seed 0) to a folder of PNGs or a uint8 NHWC .npz/.npy; toy mixtures (``ring8``, ``grid25``) as ``n`` points
+    images (``digits``, ``mnist``, ``fashion-mnist``, ``cifar10`` and the ``-binary`` sets of binarize.py, a
+    dynamic set binarised once; a ``split``, optionally the first ``n``; ``stacked-digits``: ``n`` RGB triples
+    of the split's digits drawn with ``seed``, 25,600 by default, the training set with seed 0) to a folder
+    of PNGs or a uint8 NHWC .npz/.npy; toy mixtures (``ring8``, ``grid25``) as ``n`` points
     (default 2,500) drawn with ``seed`` to a float32 (N, 2) .npy. An existing file is replaced only with
     ``force``; a folder must be new or empty."""
     from ..data.writers import check_new_folder, save_images
@@ -259,10 +284,12 @@ def export_data(name: str, out: str | Path, *, split: str = "train", image_size:
         return {"data": name, "output": str(out), "n": count, "format": "npy float32 (N, 2)", "seed": seed}
     if image_size is not None:
         check_image_size(image_size)
-    if name not in ("digits", "stacked-digits", *TORCHVISION):
+    if name not in ("digits", "stacked-digits", *TORCHVISION, *BINARY):
         raise GenmetricsError(f"unknown data set {name!r}; choose one of {', '.join(NAMED)}")
     check_new_folder(out, force)  # before loading (or downloading) the data
-    if name == "digits":
+    if name in BINARY:
+        images, labels = load_binary(name, split, data_root, image_size, for_training=False)
+    elif name == "digits":
         images, labels = load_digits(image_size or 32, split)
     elif name == "stacked-digits":  # n images drawn with seed (default STACKED_DIGITS_N, STACKED_DIGITS_SEED)
         images, labels = load_stacked_digits(image_size or 32, split, n, STACKED_DIGITS_SEED if seed is None else seed)

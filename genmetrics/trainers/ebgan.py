@@ -50,7 +50,7 @@ class EBGAN(Family):
         if not config.ae_code or config.ae_code < 1 or config.pack != 1:
             raise GenmetricsError("ebgan needs ae_code >= 1 (--set ae_code=64) and pack 1")
 
-    def discriminator_net(self, config):
+    def build_discriminator(self, config):
         return build_autoencoder(config)
 
     def discriminator_loss(self, run, real, labels, gen):

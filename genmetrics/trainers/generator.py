@@ -62,7 +62,9 @@ class LoadedGenerator:
 
     def __init__(self, net: torch.nn.Module, config: TrainConfig, step: int, device: torch.device):
         self.net, self.config, self.step, self.device = net.eval().to(device), config, step, device
-        self.z_dim, self.num_classes, self.kind = config.z_dim, config.num_classes, config.kind
+        # The noise width of one sample: config.z_dim for GANs; a likelihood model's net says its own (a VAE's
+        # latent plus one uniform per pixel, an autoregressive model's one per pixel: likelihood.py).
+        self.z_dim, self.num_classes, self.kind = getattr(net, "z_dim", config.z_dim), config.num_classes, config.kind
         self.image_size, self.channels = config.image_size, config.channels
 
     def __repr__(self):

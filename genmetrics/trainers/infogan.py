@@ -86,7 +86,7 @@ class InfoGAN(Family):
     def discriminator_outputs(self, config):
         return 1 + config.info_categories + config.info_continuous
 
-    def generator_net(self, config):
+    def build_generator(self, config):
         from .nets import default_generator
 
         net = default_generator(config)

@@ -1,6 +1,7 @@
 """The one training loop every family runs on: ``train(model, data, out, ...)``.
 
-Per step: ``n_critic`` discriminator updates, each on the next data batch, then one generator update;
+Per step: ``n_critic`` discriminator updates, each on the next data batch, then one generator update (a
+likelihood model, ``Family.adversarial = False``, has no discriminator: one batch, one model update);
 the step's noise comes from a generator seeded by (seed, step) and batch b of the data is a function of
 (seed, b) (see seeding.py and data.py). So a run stopped at any step and resumed from its checkpoint
 ends at the weights of an uninterrupted run. Ctrl-C and SIGTERM finish the current step, write
@@ -53,6 +54,7 @@ class TrainResult:
     data: str = ""
     measures: dict | None = None  # the family's own measure at the end (Family.measure), e.g. SGAN's accuracy
     stopped_by: str | None = None  # why --stop-patience ended the run
+    model: str = ""
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -74,6 +76,8 @@ class TrainingState:
         self.tracker = Tracker(config, self.family)
 
     def _optimizer(self, net, lr):
+        if not any(True for _ in net.parameters()):
+            return None  # a likelihood model's placeholder discriminator (base.Family.adversarial)
         if self.config.optimizer == "rmsprop":
             return torch.optim.RMSprop(net.parameters(), lr=lr)
         return torch.optim.Adam(net.parameters(), lr=lr, betas=(self.config.beta1, self.config.beta2))
@@ -95,18 +99,25 @@ class TrainingState:
         """Learning rates as a function of the step alone (so resuming needs no scheduler state)."""
         scale = 1.0 - self.step / self.config.steps if self.config.lr_decay == "linear" else 1.0
         for opt, lr in ((self.opt_g, self.config.lr_g), (self.opt_d, self.config.lr_d)):
-            for group in opt.param_groups:
+            for group in [] if opt is None else opt.param_groups:
                 group["lr"] = lr * scale
+
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The next data batch on the device (and its labels or None)."""
+        cfg = self.config
+        real, labels = self.data.batch(cfg.seed, self.batches_drawn, cfg.batch_size)
+        self.batches_drawn += 1
+        return real.to(self.device), None if labels is None else labels.to(self.device)
 
     def train_step(self) -> dict:
         cfg, family = self.config, self.family
         gen = derive_generator(cfg.seed, STEP, self.step)
         self.set_learning_rates()
         family.before_step(self)
-        for _ in range(cfg.n_critic):
-            real, labels = self.data.batch(cfg.seed, self.batches_drawn, cfg.batch_size)
-            self.batches_drawn += 1
-            real, labels = real.to(self.device), None if labels is None else labels.to(self.device)
+        if not family.adversarial:  # a likelihood model (base.Family.adversarial): one batch, no discriminator
+            (real, labels), logs = self.next_batch(), {}
+        for _ in range(cfg.n_critic if family.adversarial else 0):
+            real, labels = self.next_batch()
             self.opt_d.zero_grad(set_to_none=True)
             loss, logs = family.discriminator_loss(self, real, labels, gen)
             loss.backward()
@@ -122,7 +133,7 @@ class TrainingState:
     def payload(self) -> dict:
         return {"config": self.config.to_dict(), "step": self.step, "elapsed": self.elapsed,
                 "generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
-                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                "opt_g": self.opt_g.state_dict(), "opt_d": {} if self.opt_d is None else self.opt_d.state_dict(),
                 "rng": {**global_rng_state(),
                         "data": self.data.order_state(self.config.seed, self.batches_drawn, self.config.batch_size)},
                 "best": self.best, "last_eval": self.last_eval, "family_state": dict(self.family_state),
@@ -133,9 +144,11 @@ class TrainingState:
         load_weights(self.G, payload["generator"], "generator", self.config, path)
         load_weights(self.D, payload["discriminator"], "discriminator", self.config, path)
         for part, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
+            if opt is None and not payload.get(part):
+                continue  # no discriminator, no optimiser state
             try:
                 opt.load_state_dict(payload[part])
-            except (ValueError, KeyError, TypeError) as exc:  # torch's own mismatch messages
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:  # torch's own mismatch messages
                 raise GenmetricsError(f"{path}: its {part} optimiser state does not match the run's config "
                                       f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
                                       f"retrain") from None
@@ -296,8 +309,7 @@ def train(model: str | None, data: str | None, out: str | Path, *, resume: bool 
     if config.eval_every:
         plot_metrics(out, run.tracker.name)
     return TrainResult(str(out), run.step, config.steps, str(latest), run.best, run.last_eval, stopped_early,
-                       round(run.elapsed, 3), config.kind, config.data, measures,
-                       stopped_by)
+                       round(run.elapsed, 3), config.kind, config.data, measures, stopped_by, config.model)
 
 
 def _postfix(logs: dict, last_eval: dict | None) -> str:

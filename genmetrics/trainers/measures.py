@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..defaults import DEFAULTS
 from .seeding import EVAL, derive_generator
 
 HELD_OUT_N = 1000  # toy data: labelled points drawn for the held-out set; images: at most this many
@@ -66,7 +67,7 @@ def cluster_accuracy(clusters, labels) -> float:
 
 
 def class_fid(sample, num_classes: int, images: torch.Tensor, labels: torch.Tensor, *, extractor: str,
-              device: str = "cpu", weights=None) -> dict:
+              device: str = DEFAULTS.device, weights=None) -> dict:
     """{class: FID} of ``sample(c)`` (generated images of class c in [-1, 1], NCHW) against ``images``
     (uint8 NCHW) of that class, in the features of ``extractor``; classes with under 2 real images are
     left out."""

@@ -23,9 +23,11 @@ LEAK = 0.2  # LeakyReLU slope: Radford et al. 2015, Section 3.
 
 
 def conv_layout(size: int) -> tuple[int, int]:
-    """(base, k) with size = base * 2^k: halve while the size is even and the half at least 4."""
+    """(base, k) with size = base * 2^k: halve while the size is even and the half at least 4 (at least 2
+    for networks of 8 px or less, e.g. the digits' native 8x8: 2x2 -> 4x4 -> 8x8)."""
+    smallest = 2 if size <= 8 else 4
     base, k = size, 0
-    while base % 2 == 0 and base // 2 >= 4:
+    while base % 2 == 0 and base // 2 >= smallest:
         base, k = base // 2, k + 1
     return base, k
 
@@ -93,12 +95,16 @@ class GeneratorNet(nn.Module):
     ``uniform_codes`` = u > 0 (infogan): the last u entries of z, N(0, 1), become Unif(-1, 1) codes
     c = erf(z / sqrt 2) = 2 Phi(z) - 1 before the network, so that sampling, truncation and batch-size
     independence stay those of plain Gaussian latents.
+
+    With ``native`` = n (images only) the body makes n x n images, upsampled bilinearly to H x W as the
+    training data were (data.py ``_resize``), so the output stays in [-1, 1].
     """
 
-    def __init__(self, body: nn.Module, z_dim: int, num_classes: int | None, shape: tuple, uniform_codes: int = 0):
+    def __init__(self, body: nn.Module, z_dim: int, num_classes: int | None, shape: tuple, native: int = 0,
+                 uniform_codes: int = 0):
         super().__init__()
         self.body, self.z_dim, self.num_classes, self.shape = body, z_dim, num_classes, tuple(shape)
-        self.uniform_codes = uniform_codes
+        self.native, self.uniform_codes = native, uniform_codes
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if self.uniform_codes:
@@ -107,7 +113,10 @@ class GeneratorNet(nn.Module):
             if labels is None:
                 raise ValueError("this generator is class-conditional: pass labels")
             z = torch.cat([z, F.one_hot(labels.long(), self.num_classes).to(z.dtype)], dim=1)
-        return self.body(z).view(z.shape[0], *self.shape)
+        if not self.native:
+            return self.body(z).view(z.shape[0], *self.shape)
+        small = self.body(z).view(z.shape[0], self.shape[0], self.native, self.native)
+        return F.interpolate(small, size=self.shape[1:], mode="bilinear", align_corners=False)
 
 
 def uniform_codes(z: torch.Tensor, u: int) -> torch.Tensor:
@@ -122,13 +131,19 @@ class DiscriminatorNet(nn.Module):
     concatenated along the features (MLP) or channels (conv): (N, ...) -> (N / m, outputs).
     With ``condition_classes`` = K (cgan) D also sees the class: its one-hot vector is concatenated to the
     input, as K constant planes for a conv D (Mirza & Osindero 2014, Section 4.1: y is an input of D).
+
+    With ``native`` = n, images are first averaged down to n x n (area resampling), the side the body
+    was built for; the class planes are then n x n too.
     """
 
-    def __init__(self, body: nn.Sequential, flatten: bool, pack: int = 1, condition_classes: int = 0):
+    def __init__(self, body: nn.Module, flatten: bool, pack: int = 1, native: int = 0, condition_classes: int = 0):
         super().__init__()
-        self.body, self.flatten, self.pack, self.condition_classes = body, flatten, pack, condition_classes
+        self.body, self.flatten, self.pack, self.native = body, flatten, pack, native
+        self.condition_classes = condition_classes
 
     def _input(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        if self.native:
+            x = F.adaptive_avg_pool2d(x, self.native)
         if self.pack > 1:
             x = x.reshape(x.shape[0] // self.pack, self.pack * x.shape[1], *x.shape[2:])
         if self.flatten:
@@ -167,46 +182,56 @@ def _uses_mlp(config) -> bool:
     return config.kind == "toy" or lookup_family(config.model).arch == "mlp"
 
 
+def network_size(config) -> int | None:
+    """The side the image networks are built for: ``native_size`` when set, else the image size."""
+    return config.native_size or config.image_size
+
+
 def build_generator(config) -> nn.Module:
-    """The generator a TrainConfig describes: the family's own (``Family.generator_net``) or nets.py's."""
-    own = lookup_family(config.model).generator_net(config)
+    """The generator a TrainConfig describes: the family's own (``Family.build_generator``: aae, progan,
+    the likelihood models, ...) or nets.py's."""
+    own = lookup_family(config.model).build_generator(config)
     return default_generator(config) if own is None else own
 
 
 def default_generator(config) -> GeneratorNet:
-    """nets.py's generator for the data kind and the family's ``arch``."""
+    """nets.py's generator for the data kind and the family's ``arch`` (at ``network_size``)."""
     classes = config.num_classes or 0
     fan_in = config.z_dim + classes
     shape = (2,) if config.kind == "toy" else (config.channels, config.image_size, config.image_size)
+    side = network_size(config)
     if _uses_mlp(config):
-        out = int(torch.tensor(shape).prod())
+        out = 2 if config.kind == "toy" else config.channels * side * side
         body = mlp(fan_in, config.g_width, config.g_depth, out, batchnorm=config.g_batchnorm, activation="relu")
         if config.kind == "image":
             body.append(nn.Tanh())
     else:
-        body = conv_generator(fan_in, config.channels, config.image_size, config.g_width, config.g_batchnorm)
-    net = GeneratorNet(body, config.z_dim, config.num_classes, shape)
+        body = conv_generator(fan_in, config.channels, side, config.g_width, config.g_batchnorm)
+    native = config.native_size if config.kind == "image" else 0
+    net = GeneratorNet(body, config.z_dim, config.num_classes, shape, native)
     init_weights(net, config.init_std)
     return net
 
 
 def build_discriminator(config) -> nn.Module:
-    """The discriminator a TrainConfig describes: the family's own or nets.py's, with
-    ``Family.discriminator_outputs`` columns (and the class as an input for a conditional D)."""
+    """The discriminator a TrainConfig describes: the family's own (``Family.build_discriminator``) or
+    nets.py's, with ``Family.discriminator_outputs`` columns (and the class as an input for a conditional D)."""
     family = lookup_family(config.model)
-    own = family.discriminator_net(config)
+    own = family.build_discriminator(config)
     if own is not None:
         return own
     outputs = family.discriminator_outputs(config)
     condition = (config.num_classes or 0) if family.conditional_discriminator else 0
+    side = network_size(config)
+    native = config.native_size if config.kind == "image" else 0
     if _uses_mlp(config):
-        fan_in = config.pack * (2 if config.kind == "toy" else config.channels * config.image_size ** 2)
+        fan_in = config.pack * (2 if config.kind == "toy" else config.channels * side ** 2)
         body = mlp(fan_in + condition, config.d_width, config.d_depth, outputs, batchnorm=config.d_norm == "batch",
                    activation=config.d_activation, pieces=config.maxout_pieces)
-        net = DiscriminatorNet(body, flatten=True, pack=config.pack, condition_classes=condition)
+        net = DiscriminatorNet(body, flatten=True, pack=config.pack, native=native, condition_classes=condition)
     else:
-        body = conv_discriminator(config.pack * config.channels + condition, config.image_size, config.d_width,
-                                  outputs, config.d_norm)
-        net = DiscriminatorNet(body, flatten=False, pack=config.pack, condition_classes=condition)
+        body = conv_discriminator(config.pack * config.channels + condition, side, config.d_width, outputs,
+                                  config.d_norm)
+        net = DiscriminatorNet(body, flatten=False, pack=config.pack, native=native, condition_classes=condition)
     init_weights(net, config.init_std)
     return net

@@ -162,7 +162,7 @@ class ProGAN(Family):
     name = "progan"
     citation = "Karras, Aila, Laine & Lehtinen 2018, Progressive Growing of GANs"
     arch = "progan"
-    kinds = ("image",)
+    data_kinds = ("image",)
     measures = "sliced Wasserstein distance (genmetrics eval --metrics swd)"
     # Appendix A.1: Adam lr 0.001, beta1 0, beta2 0.99; batch 16 (resolutions up to 128); latent 512;
     # WGAN-GP lambda 10, n_critic 1, eps_drift 0.001. phase_images: None spreads the run's steps evenly over
@@ -180,10 +180,10 @@ class ProGAN(Family):
         if config.gp_lambda is None or config.drift is None or config.pack != 1:
             raise GenmetricsError("progan needs gp_lambda and drift (--set gp_lambda=10 --set drift=0.001), pack 1")
 
-    def generator_net(self, config):
+    def build_generator(self, config):
         return ProGenerator(config)
 
-    def discriminator_net(self, config):
+    def build_discriminator(self, config):
         return ProDiscriminator(config)
 
     def before_step(self, run):

@@ -1,0 +1,73 @@
+"""Networks at the data's native resolution (``native_size``): the digits are 8x8 images upsampled to 32x32,
+so the default digits run trains its networks at 8x8 and resamples as the data were resampled."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from genmetrics import GenmetricsError
+from genmetrics.trainers import prepare
+from genmetrics.trainers.data import load_digits
+from genmetrics.trainers.nets import build_discriminator, build_generator, conv_layout
+
+pytest.importorskip("sklearn")  # digits come from scikit-learn (an optional extra)
+
+SMALL = dict(g_width=8, d_width=8, z_dim=8, batch_size=8, device="cpu")
+
+
+def upsampling_matrix(native: int, size: int) -> torch.Tensor:
+    """The (size^2, native^2) linear map of bilinear upsampling, column by column."""
+    basis = torch.eye(native * native, dtype=torch.float64).view(-1, 1, native, native)
+    up = F.interpolate(basis, size=(size, size), mode="bilinear", align_corners=False)
+    return up.view(native * native, size * size).T
+
+
+def residual_outside(images: torch.Tensor, basis: torch.Tensor) -> float:
+    """The largest distance of an image from the span of ``basis``'s columns (least squares)."""
+    flat = images.double().flatten(1).T
+    coefficients = torch.linalg.lstsq(basis, flat).solution
+    return float((basis @ coefficients - flat).norm(dim=0).max())
+
+
+def test_digits_networks_work_at_8px_and_generate_32px_images_in_the_datas_space():
+    config = prepare("dcgan", "digits", "unused", **SMALL)[0]
+    assert (config.image_size, config.native_size) == (32, 8)
+    generator = build_generator(config).eval()
+    with torch.no_grad():
+        images = generator(torch.randn(16, config.z_dim, generator=torch.Generator().manual_seed(0)))
+    assert images.shape == (16, 1, 32, 32) and images.abs().max() <= 1
+    basis = upsampling_matrix(8, 32)
+    # Every generated image is a bilinear upsampling of an 8x8 image (float64 least squares: residual at
+    # float32 round-off, 1e-5), as the training digits are up to their uint8 rounding (half a grey level,
+    # 0.5 / 255 per pixel, at most 0.5 / 255 * 32 = 0.063 over 1,024 pixels).
+    assert residual_outside(images, basis) < 1e-5
+    real = load_digits(32)[0][:64].double() / 255
+    assert residual_outside(real, basis) < 0.063
+    # ... while unconstrained 32x32 images are not.
+    assert residual_outside(torch.rand(4, 1, 32, 32), basis) > 1
+
+
+def test_the_discriminator_sees_the_area_average_at_native_size():
+    config = prepare("dcgan", "digits", "unused", **SMALL)[0]
+    discriminator = build_discriminator(config).eval()
+    x = torch.rand(4, 1, 32, 32, generator=torch.Generator().manual_seed(1))
+    # Moving brightness within each 4x4 block leaves the 8x8 average, hence D's output, unchanged.
+    within_blocks = x.clone()
+    within_blocks[..., ::4, :] += 0.3
+    within_blocks[..., 1::4, :] -= 0.3
+    with torch.no_grad():
+        out = discriminator(x)
+        scale = out.abs().max()  # small: N(0, 0.02) weights; compare relative to it (float32: 1e-5)
+        assert (discriminator(within_blocks) - out).abs().max() < 1e-5 * scale
+        assert (discriminator(x.flip(-1)) - out).abs().max() > 1e-2 * scale
+
+
+def test_native_size_zero_trains_at_the_image_size_and_bad_values_are_refused():
+    config = prepare("dcgan", "digits", "unused", native_size=0, **SMALL)[0]
+    assert conv_layout(8) == (2, 2) and conv_layout(32) == (4, 3)
+    generator = build_generator(config)
+    assert generator.native == 0 and generator.body[1].kernel_size == (4, 4)  # 4x4 base of the 32 px layout
+    for bad in (2, 64):
+        with pytest.raises(GenmetricsError, match="native_size"):
+            prepare("dcgan", "digits", "unused", native_size=bad, **SMALL)
+    with pytest.raises(GenmetricsError, match="native_size 8.*for image data"):
+        prepare("gan", "ring8", "unused", native_size=8)
