@@ -22,9 +22,18 @@ def _train_summary(result) -> str:
              f"  checkpoint {result.checkpoint}"]
     if result.best:
         best = result.best
-        value = (f"FID {best['fid']:.3f}, IS {best['inception_score']:.3f}" if best["metric"] == "fid" else
-                 f"{best['modes_covered']}/{best['n_modes']} modes, {best['high_quality']:.1%} high quality")
+        if best["metric"] == "fid":
+            value = f"FID {best['fid']:.3f}, IS {best['inception_score']:.3f}"
+        elif "modes_covered" in best:
+            value = f"{best['modes_covered']}/{best['n_modes']} modes, {best['high_quality']:.1%} high quality"
+        else:
+            value = f"{best['metric']} {best[best['metric']]:.4g}"
         lines.append(f"  best: {value} at step {best['step']} (checkpoints/best.pt)")
+    if result.stopped_by:
+        lines.append(f"  stopped early: {result.stopped_by}; the curve: {result.run_dir}/metrics.png")
+    if result.measures:
+        lines.append("  " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                      for k, v in result.measures.items() if not isinstance(v, dict)))
     if result.kind == "toy":  # toy generators make 2-D points: a .npy, scored by genmetrics modes
         lines.append(f"  next: genmetrics sample {result.run_dir} -n {DEFAULTS.toy_samples} -o points.npy && "
                      f"genmetrics modes points.npy --data {result.data}")
@@ -56,6 +65,12 @@ def _train_summary(result) -> str:
 @click.option("--weights", default=None, type=click.Path(dir_okay=False), help="FID Inception weights for --eval-every.")
 @click.option("--sample-every", type=int, default=None, help="Write a sample grid every N steps; 0: only at the end.")
 @click.option("--checkpoint-every", type=int, default=None, help="Write checkpoints/latest.pt every N steps.")
+@click.option("--stop-patience", type=int, default=None,
+              help="End the run after N evaluations (--eval-every) without improvement; best.pt keeps the best.")
+@click.option("--stop-metric", default=None,
+              help="The tracked metric: fid, is, modes, or m_global (began) [default: the family's, else fid/modes].")
+@click.option("--labels", type=int, default=None,
+              help="sgan: labelled training examples kept, balanced over the classes [default: 100].")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Any other setting shown by --dry-run, e.g. --set n_critic=3 (repeatable).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from checkpoints/latest.pt.")
@@ -64,8 +79,9 @@ def _train_summary(result) -> str:
 @quiet_option
 @friendly_errors
 def train_command(model, out, lr, settings, resume, dry_run, as_json, quiet, data, **options):
-    """Train a reference model: MODEL is a GAN (gan, dcgan, lsgan, wgan, wgan-gp, acgan, unrolled), an
-    adversarial autoencoder (aae) or a likelihood model (vae, nade, pixelcnn; scored by genmetrics nll).
+    """Train a reference model: MODEL is a GAN (gan, dcgan, lsgan, wgan, wgan-gp, acgan, unrolled, cgan, sgan,
+    infogan, ebgan, began, progan), an adversarial autoencoder (aae) or a likelihood model (vae, nade,
+    pixelcnn; scored by genmetrics nll).
 
     Defaults are the published ones (cited in genmetrics/trainers/); --dry-run shows them all. The run
     folder gets config.json, checkpoints/{latest,best}.pt, samples/step_NNNNNN.png and metrics.jsonl.
@@ -80,6 +96,8 @@ def train_command(model, out, lr, settings, resume, dry_run, as_json, quiet, dat
       genmetrics train gan --data ring8 --out runs/ring --seed 1      2-D toy data, mode coverage
       genmetrics train --out runs/c10 --resume                        continue after an interruption
       genmetrics train dcgan --data mnist --out r --dry-run           show the resolved configuration
+      genmetrics train sgan --data digits --out runs/s --labels 100   semi-supervised: reports test accuracy
+      genmetrics train began --data digits --out r --eval-every 20 --stop-patience 5
       genmetrics train nade --data digits-binary --out runs/nade     8x8 binarised digits; then genmetrics nll
     """
     overrides = collect_overrides(options, lr, settings)
@@ -105,11 +123,14 @@ def train_command(model, out, lr, settings, resume, dry_run, as_json, quiet, dat
 @option("sample_seed", "--seed")
 @option("sample_batch_size", "--batch-size")
 @click.option("--truncation", type=float, default=None, help="Redraw latent entries with |z| > T (truncation trick).")
-@click.option("--class", "class_index", type=int, default=None, help="Only this class (acgan).")
+@click.option("--class", "class_index", type=int, default=None, help="Only this class (acgan, cgan; infogan: this categorical code).")
+@click.option("--code", default=None, metavar="C[,V1,...]",
+              help="infogan: fix the categorical code C and continuous codes V in [-1, 1] (* = random), e.g. 3,0.5,*.")
 @option("device")
 @json_option
 @friendly_errors
-def sample_command(run, n, output, force, sample_seed, sample_batch_size, truncation, class_index, device, as_json):
+def sample_command(run, n, output, force, sample_seed, sample_batch_size, truncation, class_index, code, device,
+                   as_json):
     """Draw N samples from RUN (a run folder: its best.pt, else latest.pt; or a .pt checkpoint).
 
     \b
@@ -117,11 +138,12 @@ def sample_command(run, n, output, force, sample_seed, sample_batch_size, trunca
       genmetrics sample runs/digits -n 1000 -o samples/             then: genmetrics fid ... samples/
       genmetrics sample runs/c10/checkpoints/latest.pt -n 50000 -o fake.npz --truncation 1.0
       genmetrics sample runs/ac -n 100 -o class3/ --class 3
+      genmetrics sample runs/info -n 64 -o c3.npz --code 3,-1,*      infogan: category 3, first code -1
       genmetrics sample runs/ring -n 2500 -o ring.npy               then: genmetrics modes ring.npy --data ring8
     """
     generator = load_generator(run, device=device)
     result = write_samples(generator, n, output, seed=sample_seed, batch_size=sample_batch_size,
-                           truncation=truncation, class_index=class_index, force=force)
+                           truncation=truncation, class_index=class_index, force=force, code=code)
     emit(result, as_json, f"wrote {result['n']} samples to {result['output']} ({result['format']}; "
                           f"{result['model']} on {result['data']}, step {result['step']}, seed {sample_seed})")
 

@@ -19,7 +19,8 @@ from ..inputs import FEATURES, IMAGES, STATISTICS, open_input
 from ..stats import Statistics
 from . import registry
 from .fid import _check_same_protocol, _check_sample_size
-from .registry import GENERATED_LOGITS, REFERENCE_FEATURES, REFERENCE_STATISTICS, get_metric
+from .registry import GENERATED_IMAGES, GENERATED_LOGITS, REFERENCE_FEATURES, REFERENCE_IMAGES, REFERENCE_STATISTICS
+from .registry import get_metric
 from .scores import needed, protocol, scores, split_options
 from .spaces import check_stored, feature_groups, stored_statistics
 
@@ -75,8 +76,11 @@ def evaluate(a, b, metrics=("fid",), *, dims: int = DEFAULTS.dims, bootstrap: in
     statistics_serve = not bootstrap and not needed(names, REFERENCE_FEATURES)
     opened = [open_input(a, (IMAGES, FEATURES, STATISTICS) if statistics_serve else (IMAGES, FEATURES), PER_IMAGE),
               open_input(b, (IMAGES, FEATURES), PER_IMAGE)]  # both opened first: a typo in b fails before a is read
+    on_pixels = [n for n in names if n in needed(names, REFERENCE_IMAGES) + needed(names, GENERATED_IMAGES)]
+    if on_pixels == names:  # only metrics on pixels (swd): no feature network
+        return _pixel_metrics(names, opened, settings, device, bootstrap)
     result, main, spaces, intervals = {}, None, {}, {}
-    for group in feature_groups(names, options, dims):
+    for group in feature_groups([n for n in names if n not in on_pixels], options, dims):
         fb = _features(opened[1], group, bool(needed(group.names, GENERATED_LOGITS)))
         xb = fb.features
         if opened[0].kind == STATISTICS:
@@ -104,6 +108,9 @@ def evaluate(a, b, metrics=("fid",), *, dims: int = DEFAULTS.dims, bootstrap: in
             for part in ("intervals", "std"):
                 intervals.setdefault(part, {}).update(drawn.pop(part))
             intervals.update(drawn)
+    if on_pixels:  # computed from the images themselves, once; not resampled by the bootstrap
+        result.update(scores(on_pixels, None, None, settings, device, images=opened))
+        intervals["not_resampled"] = on_pixels
     order = [k for m in registry.metrics() if m.name in names for k in m.key_names]
     result = {k: result[k] for k in order}
     if spaces:
@@ -111,6 +118,18 @@ def evaluate(a, b, metrics=("fid",), *, dims: int = DEFAULTS.dims, bootstrap: in
     result.update(n1=counts[0], n2=counts[1], version=__version__, protocol=main)
     if bootstrap:
         result["bootstrap"] = intervals
+    return result
+
+
+def _pixel_metrics(names, opened, settings: Options, device, bootstrap: int) -> dict:
+    """Metrics computed from the images' pixels alone (swd): no feature extraction, no bootstrap."""
+    if bootstrap:
+        raise GenmetricsError(f"--bootstrap resamples features; {', '.join(names)} work on pixels: drop --bootstrap")
+    result = scores(names, None, None, settings, device, images=opened)
+    n = [len(x.value) if hasattr(x.value, "__len__") else None for x in opened]
+    result.update(n1=n[0], n2=n[1], version=__version__,
+                  protocol={"features": "pixels", "resize": "none", "seed": settings.seed, "metrics": names,
+                            **protocol(names, settings)})
     return result
 
 

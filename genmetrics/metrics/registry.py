@@ -29,11 +29,15 @@ REFERENCE_STATISTICS = "reference_statistics"  # their mean and covariance (a st
 GENERATED_FEATURES = "generated_features"  # per-image features of the generated images
 GENERATED_LOGITS = "generated_logits"  # the classifier logits of the generated images
 POINTS = "points"  # 2-D points and the toy mixture they are scored against
-NEEDS = (REFERENCE_FEATURES, REFERENCE_STATISTICS, GENERATED_FEATURES, GENERATED_LOGITS, POINTS)
+REFERENCE_IMAGES = "reference_images"  # the real images' pixels, uint8 (a metric on pixels: swd)
+GENERATED_IMAGES = "generated_images"  # the generated images' pixels, uint8
+NEEDS = (REFERENCE_FEATURES, REFERENCE_STATISTICS, GENERATED_FEATURES, GENERATED_LOGITS, POINTS, REFERENCE_IMAGES,
+         GENERATED_IMAGES)
 
 PROVIDES = {
-    "eval": frozenset({REFERENCE_FEATURES, REFERENCE_STATISTICS, GENERATED_FEATURES, GENERATED_LOGITS}),
-    "sweep": frozenset(NEEDS),
+    "eval": frozenset({REFERENCE_FEATURES, REFERENCE_STATISTICS, GENERATED_FEATURES, GENERATED_LOGITS,
+                       REFERENCE_IMAGES, GENERATED_IMAGES}),
+    "sweep": frozenset({REFERENCE_FEATURES, REFERENCE_STATISTICS, GENERATED_FEATURES, GENERATED_LOGITS, POINTS}),
     "train": frozenset({REFERENCE_STATISTICS, GENERATED_FEATURES, GENERATED_LOGITS, POINTS}),
 }
 CONTEXTS = tuple(PROVIDES)

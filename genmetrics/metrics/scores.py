@@ -64,6 +64,7 @@ class Inputs:
     generated: object
     options: Options = DEFAULTS
     device: torch.device | None = None
+    images: tuple = (None, None)  # the opened image inputs (inputs.Input) behind reference and generated
     _memo: dict = field(default_factory=dict, repr=False)
 
     def memo(self, key, make):
@@ -99,6 +100,14 @@ class Inputs:
         return np.asarray(logits)
 
     @property
+    def reference_images(self) -> np.ndarray:
+        return self.memo("reference_images", lambda: _pixels(self.images[0], "reference"))
+
+    @property
+    def generated_images(self) -> np.ndarray:
+        return self.memo("generated_images", lambda: _pixels(self.images[1], "generated"))
+
+    @property
     def points(self):
         if hasattr(self.generated, "features"):
             raise GenmetricsError("this metric needs 2-D points; the generated input is image features")
@@ -111,28 +120,46 @@ class Inputs:
         return self.reference
 
 
+def _pixels(opened, side: str) -> np.ndarray:
+    """Every image of an opened image input as one uint8 NHWC array (for metrics on pixels)."""
+    from ..data.sources import BadImage
+
+    source = getattr(opened, "value", None)
+    if getattr(opened, "kind", None) != "images" or not hasattr(source, "load"):
+        raise GenmetricsError(f"this metric works on pixels: give the {side} images themselves (a folder, zip, "
+                              f"npz or array), not {getattr(opened, 'name', 'features or statistics')}")
+    try:
+        return np.stack([source.load(i) for i in range(len(source))])
+    except BadImage as exc:
+        raise GenmetricsError(f"{exc}; remove or fix the file") from None
+    except ValueError:  # np.stack of images of different sizes
+        raise GenmetricsError(f"{opened.name}: a metric on pixels needs images of one size") from None
+
+
 def _statistics(features: np.ndarray) -> Statistics:
     from ..features.compute import statistics_from_features
 
     return statistics_from_features(features)
 
 
-def scores(names, reference, generated, options: Options = DEFAULTS, device=None) -> dict:
+def scores(names, reference, generated, options: Options = DEFAULTS, device=None, images=(None, None)) -> dict:
     """The values of the metrics ``names`` of ``generated`` against ``reference``: one flat dict of result keys.
 
     Metrics are computed in registration order (so the keys come in a fixed order), each once.
     ``options``: a ``defaults.Options`` (KID subsets, k, splits, seed ...). ``device``: see the module
-    docstring.
+    docstring. ``images``: the opened image inputs (inputs.Input) of both sides, for metrics on pixels (swd).
     """
-    return {key: record[key] for name, record in details(names, reference, generated, options, device).items()
+    return {key: record[key] for name, record in details(names, reference, generated, options, device,
+                                                         images).items()
             for key in get_metric(name).key_names}
 
 
-def details(names, reference, generated, options: Options = DEFAULTS, device=None) -> dict[str, dict]:
+def details(names, reference, generated, options: Options = DEFAULTS, device=None,
+            images=(None, None)) -> dict[str, dict]:
     """Per metric name, its result keys (from ``scores``) plus any detail its compute function reports
     (mode coverage's per-mode counts, say)."""
     wanted = {get_metric(name).name for name in names}
-    inputs = Inputs(reference, generated, options, metric_device(device))
+    inputs = Inputs(reference, generated, options, metric_device(device), tuple(images))
     computed: dict = {}  # compute function -> its values, so a shared one runs once
     out = {}
     for metric in metrics():

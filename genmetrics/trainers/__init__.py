@@ -6,8 +6,9 @@ they produce.
     g = load_generator("runs/digits")                         # callable z -> images in [-1, 1]
     images, _ = g.sample(1000, seed=0)
 
-Families (one file each, defaults cited there): gan, dcgan, lsgan, wgan, wgan-gp, acgan, unrolled; aae;
-the likelihood models vae, nade, pixelcnn (likelihood.py; test NLL in nll.py).
+Families (one file each, defaults cited there): gan, dcgan, lsgan, wgan, wgan-gp, acgan, unrolled, cgan, sgan,
+infogan, ebgan, began, progan; aae; the likelihood models vae, nade, pixelcnn (likelihood.py; test NLL in
+nll.py).
 """
 from .base import FAMILIES, Family
 from .families import get_family

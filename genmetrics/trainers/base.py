@@ -4,9 +4,13 @@ A family (one small file each: gan.py, dcgan.py, ...) subclasses ``Family``, fil
 ``toy_defaults`` with its published hyperparameters (each cited), and implements the discriminator and
 generator losses. The loop (loop.py) draws data and noise, calls these, and steps the optimisers.
 
-Two extension points serve models that are not plain GANs. ``build_generator`` / ``build_discriminator``
+Extension points serve models that are not plain GANs. ``build_generator`` / ``build_discriminator``
 return a family's own networks (nets.py's architectures otherwise): the AAE's autoencoder and latent
-critic, the likelihood models' networks. ``adversarial = False`` marks a model trained by likelihood alone
+critic, the likelihood models' networks, the autoencoder D of ebgan and began, ProGAN's growing networks.
+``generator_classes``, ``discriminator_outputs`` and ``conditional_discriminator`` shape nets.py's networks
+(cgan, sgan, infogan); ``initial_state``, ``before_step`` and ``measure`` carry state across steps, act
+before each step and measure a run (began, progan, sgan); ``data_kinds`` says what data it trains on (the
+one refusal is in config.resolve_config). ``adversarial = False`` marks a model trained by likelihood alone
 (vae, nade, pixelcnn; likelihood.py): it has no discriminator, and each step draws one batch and
 minimises ``generator_loss`` (the model's negative log-likelihood or ELBO) with the generator's optimiser.
 """
@@ -14,6 +18,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from ..errors import GenmetricsError
 
 
 # Filled by the family modules as they are imported; families.py imports them all and looks them up.
@@ -28,6 +34,15 @@ def register(cls):
     return cls
 
 
+def lookup_family(name: str) -> "Family":
+    """The registered family ``name``; a GenmetricsError listing the choices otherwise (families.py imports
+    every family first; modules the families import, such as nets.py, use this to avoid a cycle)."""
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise GenmetricsError(f"unknown model {name!r}: choose one of {', '.join(sorted(FAMILIES))}") from None
+
+
 class Family:
     """One GAN family: defaults + losses. Subclasses override what differs; ``run`` in the hooks is the
     loop's TrainingState (loop.py), which imports this module."""
@@ -36,8 +51,10 @@ class Family:
     citation: str = ""
     # Image architecture: "conv" (DCGAN-style, Radford et al. 2015) or "mlp" (Goodfellow et al. 2014).
     arch: str = "conv"
-    # Class-conditional generator and auxiliary classifier (ACGAN).
+    # Class-conditional generator (ACGAN, cgan); with conditional_discriminator D also takes the class as
+    # an input (cgan), otherwise a conditional family's D predicts it (ACGAN's auxiliary classifier).
     conditional: bool = False
+    conditional_discriminator: bool = False
     # Hyperparameters (TrainConfig field names) for image data and for 2-D toy data.
     image_defaults: dict = {}
     toy_defaults: dict = {}
@@ -45,6 +62,22 @@ class Family:
     adversarial: bool = True
     # The kinds of data it trains on: "image", "toy" (2-D points).
     data_kinds: tuple[str, ...] = ("image", "toy")
+    # What it measures itself (Family.measure), for the README and docs/trainers.md.
+    measures: str = ""
+    # The metric --stop-patience and best.pt track for it by default (stopping.py); None: the leading one.
+    tracked: str | None = None
+
+    def check(self, config) -> None:
+        """GenmetricsError for settings this family cannot train with."""
+
+    def generator_classes(self, values: dict, data) -> int | None:
+        """How many classes G is conditioned on (one-hot, appended to z; sampled uniformly): the data's
+        classes for a conditional family; InfoGAN's categorical code. ``values``: the config so far."""
+        return data.num_classes if self.conditional else None
+
+    def discriminator_outputs(self, config) -> int:
+        """Columns of D's output: the real/fake score, then class logits for a conditional family (ACGAN)."""
+        return 1 + (config.num_classes or 0)
 
     def build_generator(self, config):
         """The family's own generator network, or None for nets.py's architecture of ``arch``."""
@@ -52,11 +85,20 @@ class Family:
 
     def build_discriminator(self, config):
         """The family's own discriminator network (a module without parameters when not ``adversarial``),
-        or None for nets.py's architecture."""
+        or None for nets.py's architecture (with ``discriminator_outputs`` columns)."""
         return None
 
-    def check(self, config) -> None:
-        """GenmetricsError for settings this family cannot train with."""
+    def initial_state(self, config) -> dict:
+        """State the family carries across steps (BEGAN's k_t); saved in checkpoints as plain values."""
+        return {}
+
+    def before_step(self, run) -> None:
+        """Hook before each training step (ProGAN sets its level of detail here, from the step alone)."""
+
+    def measure(self, run, final: bool) -> dict:
+        """The family's own measure of success (SGAN: test accuracy), logged with each evaluation and,
+        with ``final``, at the end of a run; {} when it has none."""
+        return {}
 
     def discriminator_loss(self, run, real, labels, gen: torch.Generator):
         """(loss to minimise, {name: float}) for one discriminator/critic update."""

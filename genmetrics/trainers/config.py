@@ -36,7 +36,8 @@ class TrainConfig:
     image_size: int | None = None
     native_size: int = 0               # networks work at this side, resampled to/from image_size (nets.py); 0: off
     channels: int | None = None
-    num_classes: int | None = None
+    num_classes: int | None = None     # classes G is conditioned on (acgan, cgan; infogan's categorical code)
+    data_classes: int | None = None    # classes of the data's labels (sgan's classifier, family measures)
     n_train: int | None = None
     z_dim: int = 100
     g_width: int = 64                  # conv: channels of the last generator block; mlp: hidden units
@@ -60,7 +61,20 @@ class TrainConfig:
     gp_lambda: float | None = None     # wgan-gp gradient penalty weight
     r1_gamma: float = 0.0              # R1 penalty on real data (Mescheder et al. 2018) for the BCE losses
     unroll_steps: int | None = None    # unrolled: discriminator steps unrolled into the generator loss
+    labels: int | None = None          # sgan: labelled training examples kept (balanced over the classes)
+    info_categories: int | None = None  # infogan: size of the categorical code
+    info_continuous: int | None = None  # infogan: continuous codes, Unif(-1, 1)
+    info_lambda: float | None = None   # infogan: weight of the mutual-information term
+    margin: float | None = None        # ebgan: the hinge margin m on the fakes' energy
+    pt_weight: float | None = None     # ebgan: weight of the pull-away term
+    ae_code: int | None = None         # ebgan/began: the autoencoder discriminator's embedding size
+    began_gamma: float | None = None   # began: the diversity ratio gamma = E L(G(z)) / E L(x)
+    lambda_k: float | None = None      # began: learning rate of k_t
+    drift: float | None = None         # progan: weight of the drift term E[D(x)^2]
+    phase_images: int | None = None    # progan: images per fade-in and per stabilisation phase
     eval_every: int = 0                # 0: no evaluation while training
+    stop_patience: int = 0             # end the run after N evaluations without improvement; 0: off
+    stop_metric: str | None = None     # the tracked metric (stopping.py); None: the family's or the leading one
     eval_n: int = 2000
     eval_ref: str | None = None        # folder or statistics npz; None: the training data
     weights: str | None = None         # FID Inception weights file for evaluation
@@ -129,7 +143,7 @@ TUNED_DEFAULTS = {
 }
 
 # What --resume may change; everything else must match the stored run (it determines the weights).
-RESUMABLE = ("steps", "epochs", "device", "eval_every", "eval_n", "eval_ref", "weights", "sample_every",
+RESUMABLE = ("steps", "epochs", "device", "eval_every", "stop_patience", "eval_n", "eval_ref", "weights", "sample_every",
              "checkpoint_every", "log_every")
 CHOICES = {"kind": ("image", "toy"), "d_norm": ("batch", "none"),
            "d_activation": ("leakyrelu", "relu", "maxout"), "optimizer": ("adam", "rmsprop"),
@@ -193,8 +207,8 @@ def resolve_config(model: str, data, out: str | Path, overrides: dict) -> TrainC
         values.pop("steps", None)
     values.update(user)
     values.update(model=model, data=data.name, out=str(out), kind=data.kind, image_size=data.image_size,
-                  channels=data.channels, num_classes=data.num_classes if family.conditional else None,
-                  n_train=data.n_train)
+                  channels=data.channels, num_classes=family.generator_classes(values, data),
+                  data_classes=data.num_classes, n_train=data.n_train)
     if data.kind not in family.data_kinds:
         what = "2-D points" if data.kind == "toy" else "images"
         raise GenmetricsError(f"--data {data.name}: {model} does not train on {what}; give "
@@ -238,6 +252,9 @@ def check_config(config: TrainConfig) -> None:
         raise GenmetricsError(f"r1_gamma applies to the cross-entropy losses (gan, dcgan, unrolled), "
                               f"not to {config.model}")
     family.check(config)
+    from .stopping import check_stopping
+
+    check_stopping(config, family)
 
 
 def resume_config(stored: dict, overrides: dict) -> TrainConfig:

@@ -5,14 +5,11 @@ adding a family is one file plus one name in the import below.
 """
 from __future__ import annotations
 
-from ..errors import GenmetricsError
-from . import aae, acgan, dcgan, gan, lsgan, nade, pixelcnn, unrolled, vae, wgan, wgan_gp  # noqa: F401  (they register)
-from .base import FAMILIES, Family
+from . import acgan, began, cgan, dcgan, ebgan, gan, infogan, lsgan, progan, sgan, unrolled, wgan, wgan_gp  # noqa: F401  (they register)
+from . import aae, nade, pixelcnn, vae  # noqa: F401  (they register)
+from .base import Family, lookup_family
 
 
 def get_family(name: str) -> Family:
     """The registered family ``name``; a GenmetricsError listing the choices otherwise."""
-    try:
-        return FAMILIES[name]
-    except KeyError:
-        raise GenmetricsError(f"unknown model {name!r}: choose one of {', '.join(sorted(FAMILIES))}") from None
+    return lookup_family(name)

@@ -56,7 +56,7 @@ def sample_noise(n: int, z_dim: int, seed: int = DEFAULTS.sample_seed, *, trunca
 class LoadedGenerator:
     """A trained generator: ``g(z)`` -> images in [-1, 1] (N, C, H, W), or points (N, 2) for toy data.
 
-    Attributes: ``z_dim``, ``num_classes`` (acgan, else None), ``kind`` ("image" or "toy"),
+    Attributes: ``z_dim``, ``num_classes`` (acgan, cgan; infogan's categorical code; else None), ``kind`` ("image" or "toy"),
     ``image_size``, ``channels``, ``config`` (TrainConfig), ``step``, ``device``.
     """
 
@@ -78,7 +78,7 @@ class LoadedGenerator:
 
     @torch.no_grad()
     def __call__(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Generate from ``z`` (N, z_dim); ``labels`` (N,) for acgan (default: 0, 1, ..., K-1, 0, ...)."""
+        """Generate from ``z`` (N, z_dim); ``labels`` (N,) for acgan/cgan/infogan (default: 0, 1, ..., K-1, 0, ...)."""
         z = torch.as_tensor(z, dtype=torch.float32)
         if z.dim() != 2 or z.shape[1] != self.z_dim:
             raise GenmetricsError(f"z must have shape (N, {self.z_dim}), got {tuple(z.shape)}")
@@ -92,17 +92,26 @@ class LoadedGenerator:
         return self.net(z.to(self.device), labels).float().cpu()
 
     def sample(self, n: int, seed: int = DEFAULTS.sample_seed, *, batch_size: int = DEFAULTS.sample_batch_size, truncation: float | None = None,
-               class_index: int | None = None, start: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
+               class_index: int | None = None, start: int = 0, code: str | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Samples ``start`` .. ``start + n - 1`` (on the CPU) and their classes; deterministic in ``seed``
-        whatever ``batch_size``, and sample i is the same whichever slice asks for it."""
+        whatever ``batch_size``, and sample i is the same whichever slice asks for it. ``code``: InfoGAN's
+        codes fixed, ``"C,V1,V2"`` (``*`` for a random entry; see infogan.parse_code)."""
         if n < 0 or batch_size < 1 or start < 0:
             raise GenmetricsError("-n and --batch-size must be at least 1")
         if class_index is not None and not self.num_classes:
-            raise GenmetricsError(f"--class needs a class-conditional model (acgan); this is {self.config.model}")
+            raise GenmetricsError(f"--class needs a class-conditional model (acgan, cgan) or infogan; this is {self.config.model}")
         z, labels = sample_noise(n, self.z_dim, seed, truncation=truncation, num_classes=self.num_classes,
                                  start=start)
         if class_index is not None:
             labels = torch.full((n,), int(class_index), dtype=torch.long)
+        if code is not None:
+            from .infogan import fix_codes_, parse_code
+
+            category, values = parse_code(code, self.config)
+            if category is not None:
+                labels = torch.full((n,), category, dtype=torch.long)
+            fix_codes_(z, values)
         parts = [self(z[i:i + batch_size], None if labels is None else labels[i:i + batch_size])
                  for i in range(0, n, batch_size)]
         return (torch.cat(parts) if parts else self(z)), labels
@@ -122,7 +131,8 @@ def load_generator(path: str | Path, device: str = DEFAULTS.device) -> LoadedGen
 
 def write_samples(generator: LoadedGenerator, n: int, out: str | Path, *, seed: int = DEFAULTS.sample_seed,
                   batch_size: int = DEFAULTS.sample_batch_size,
-                  truncation: float | None = None, class_index: int | None = None, force: bool = False) -> dict:
+                  truncation: float | None = None, class_index: int | None = None, force: bool = False,
+                  code: str | None = None) -> dict:
     """Write ``n`` samples to ``out``: a folder of PNGs or a .npz/.npy (uint8 NHWC) for images; a .npy float
     (N, 2) for toy data. Returns a summary (output, n, format, seed, ...). An existing file is replaced only
     with ``force``; a folder must be new or empty.
@@ -143,7 +153,7 @@ def write_samples(generator: LoadedGenerator, n: int, out: str | Path, *, seed: 
     distributed.barrier()  # every rank has checked the output before any rank writes into it
     share = distributed.shard(n, batch_size)
     samples, labels = generator.sample(len(share), seed, batch_size=batch_size, truncation=truncation,
-                                       class_index=class_index, start=share.start)
+                                       class_index=class_index, start=share.start, code=code)
     if generator.kind == "toy":
         points = distributed.gather_array(samples.numpy().astype(np.float32))
         if distributed.is_main():
@@ -158,5 +168,5 @@ def write_samples(generator: LoadedGenerator, n: int, out: str | Path, *, seed: 
         labels = None if labels is None else distributed.gather_array(labels.numpy())
         fmt = save_images(out, images, labels) if distributed.is_main() else f"{suffix[1:]} uint8 NHWC"
     return {"output": str(out), "n": n, "format": fmt, "seed": seed, "truncation": truncation,
-            "class": class_index, "model": generator.config.model, "data": generator.config.data,
+            "class": class_index, **({"code": code} if code is not None else {}), "model": generator.config.model, "data": generator.config.data,
             "step": generator.step}

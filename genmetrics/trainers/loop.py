@@ -25,10 +25,11 @@ from .checkpoint import (BEST, FOR_RESUMING, LATEST, checkpoint_dir, config_of, 
                          save_checkpoint)
 from .config import TrainConfig, resolve_config, resume_config, write_config
 from .data import open_training_data
-from .evaluate import evaluate_run, is_better, write_sample_grid
+from .evaluate import evaluate_run, write_sample_grid
 from .families import get_family
 from .nets import build_discriminator, build_generator
 from .seeding import STEP, derive_generator, global_rng_state, seed_global, set_global_rng_state
+from .stopping import Tracker, plot_metrics
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -51,6 +52,8 @@ class TrainResult:
     seconds: float
     kind: str = "image"  # "image" or "toy": what the generator makes (and so how to sample it)
     data: str = ""
+    measures: dict | None = None  # the family's own measure at the end (Family.measure), e.g. SGAN's accuracy
+    stopped_by: str | None = None  # why --stop-patience ended the run
     model: str = ""
 
     def to_dict(self) -> dict:
@@ -69,6 +72,8 @@ class TrainingState:
         self.step, self.batches_drawn, self.elapsed = 0, 0, 0.0
         self.best: dict | None = None
         self.last_eval: dict | None = None
+        self.family_state = self.family.initial_state(config)
+        self.tracker = Tracker(config, self.family)
 
     def _optimizer(self, net, lr):
         if not any(True for _ in net.parameters()):
@@ -108,6 +113,7 @@ class TrainingState:
         cfg, family = self.config, self.family
         gen = derive_generator(cfg.seed, STEP, self.step)
         self.set_learning_rates()
+        family.before_step(self)
         if not family.adversarial:  # a likelihood model (base.Family.adversarial): one batch, no discriminator
             (real, labels), logs = self.next_batch(), {}
         for _ in range(cfg.n_critic if family.adversarial else 0):
@@ -130,7 +136,8 @@ class TrainingState:
                 "opt_g": self.opt_g.state_dict(), "opt_d": {} if self.opt_d is None else self.opt_d.state_dict(),
                 "rng": {**global_rng_state(),
                         "data": self.data.order_state(self.config.seed, self.batches_drawn, self.config.batch_size)},
-                "best": self.best, "last_eval": self.last_eval}
+                "best": self.best, "last_eval": self.last_eval, "family_state": dict(self.family_state),
+                "stopping": self.tracker.state()}
 
     def load(self, payload: dict, path: Path) -> None:
         """Continue from the checkpoint ``payload`` read from ``path``."""
@@ -149,6 +156,8 @@ class TrainingState:
         self.step, self.elapsed = int(payload["step"]), float(payload["elapsed"])
         self.batches_drawn = int(payload["rng"]["data"]["batches_drawn"])
         self.best, self.last_eval = payload.get("best"), payload.get("last_eval")
+        self.family_state = dict(payload.get("family_state") or self.family.initial_state(self.config))
+        self.tracker.load(payload.get("stopping"))
 
 
 class MetricsLog:
@@ -240,26 +249,36 @@ def train(model: str | None, data: str | None, out: str | Path, *, resume: bool 
         run.elapsed = time.monotonic() - started
         save_checkpoint(latest, run.payload())
 
-    def run_evaluation():
-        result = evaluate_run(run)
+    def run_evaluation() -> bool:
+        """Evaluate, keep best.pt; True when --stop-patience is used up."""
+        result = run.tracker.evaluation() if run.tracker.logged else evaluate_run(run)
+        measures = run.family.measure(run, final=False)
+        if measures:
+            result["family"] = measures
         run.last_eval = {"step": run.step, **result}
         log.write({"step": run.step, "time": round(time.monotonic() - started, 3), "eval": result})
-        if is_better(result, run.best):
+        improved = run.tracker.is_better(result, run.best)
+        if improved:
             run.best = run.last_eval
             run.elapsed = time.monotonic() - started
             save_checkpoint(best_path, run.payload())
+        return run.tracker.update(improved)
 
     bar = tqdm(total=config.steps, initial=run.step, disable=not progress, desc=f"{config.model} {config.data}",
                dynamic_ncols=True)
-    stopped_early = False
+    stopped_early, stopped_by = False, None
     with StopSignals() as signals, bar:
-        while run.step < config.steps:
+        while run.step < config.steps and stopped_by is None:
             logs = run.train_step()
+            run.tracker.observe(logs)
             step = run.step
             if step % config.log_every == 0 or step == config.steps:
                 log.write({"step": step, "time": round(time.monotonic() - started, 3), "losses": logs})
-            if config.eval_every and step % config.eval_every == 0:
-                run_evaluation()
+            if config.eval_every and step % config.eval_every == 0 and run_evaluation():
+                stopped_by = (f"{run.tracker.name} did not improve in {config.stop_patience} evaluations "
+                              f"(best at step {run.best['step']})")
+                log.write({"step": step, "time": round(time.monotonic() - started, 3), "event": "stop-patience",
+                           "reason": stopped_by})
             if config.sample_every and step % config.sample_every == 0:
                 write_sample_grid(run, out / "samples" / f"step_{step:06d}.png")
             if config.checkpoint_every and step % config.checkpoint_every == 0:
@@ -277,13 +296,20 @@ def train(model: str | None, data: str | None, out: str | Path, *, resume: bool 
                 break
     if not stopped_early and config.eval_every and (run.last_eval or {}).get("step") != run.step:
         run_evaluation()
+    measures = None
+    if not stopped_early:
+        measures = run.family.measure(run, final=True) or None
+        if measures:
+            log.write({"step": run.step, "time": round(time.monotonic() - started, 3), "family": measures})
     if not (out / "samples" / f"step_{run.step:06d}.png").exists():
         write_sample_grid(run, out / "samples" / f"step_{run.step:06d}.png")
     checkpoint()
     if not config.eval_every and not stopped_early:
         save_checkpoint(best_path, run.payload())  # no evaluation: best.pt is the final checkpoint
+    if config.eval_every:
+        plot_metrics(out, run.tracker.name)
     return TrainResult(str(out), run.step, config.steps, str(latest), run.best, run.last_eval, stopped_early,
-                       round(run.elapsed, 3), config.kind, config.data, config.model)
+                       round(run.elapsed, 3), config.kind, config.data, measures, stopped_by, config.model)
 
 
 def _postfix(logs: dict, last_eval: dict | None) -> str:
@@ -291,7 +317,9 @@ def _postfix(logs: dict, last_eval: dict | None) -> str:
     if last_eval:
         if last_eval["metric"] == "fid":
             text += f" | fid={last_eval['fid']:.2f}@{last_eval['step']}"
-        else:
+        elif "modes_covered" in last_eval:
             text += (f" | modes={last_eval['modes_covered']}/{last_eval['n_modes']} "
                      f"hq={last_eval['high_quality']:.3f}@{last_eval['step']}")
+        else:
+            text += f" | {last_eval['metric']}={last_eval.get(last_eval['metric'], float('nan')):.3g}@{last_eval['step']}"
     return text

@@ -17,8 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .families import get_family
-from .config import TrainConfig
+from .base import lookup_family
 
 LEAK = 0.2  # LeakyReLU slope: Radford et al. 2015, Section 3.
 
@@ -93,17 +92,23 @@ def conv_discriminator(channels: int, size: int, width: int, outputs: int, norm:
 class GeneratorNet(nn.Module):
     """z (N, z_dim) [+ labels (N,)] -> images (N, C, H, W) in [-1, 1] or points (N, 2).
 
+    ``uniform_codes`` = u > 0 (infogan): the last u entries of z, N(0, 1), become Unif(-1, 1) codes
+    c = erf(z / sqrt 2) = 2 Phi(z) - 1 before the network, so that sampling, truncation and batch-size
+    independence stay those of plain Gaussian latents.
+
     With ``native`` = n (images only) the body makes n x n images, upsampled bilinearly to H x W as the
     training data were (data.py ``_resize``), so the output stays in [-1, 1].
     """
 
-    def __init__(self, body: nn.Module, z_dim: int, num_classes: int | None, shape: tuple,
-                 native: int = 0):
+    def __init__(self, body: nn.Module, z_dim: int, num_classes: int | None, shape: tuple, native: int = 0,
+                 uniform_codes: int = 0):
         super().__init__()
         self.body, self.z_dim, self.num_classes, self.shape = body, z_dim, num_classes, tuple(shape)
-        self.native = native
+        self.native, self.uniform_codes = native, uniform_codes
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if self.uniform_codes:
+            z = torch.cat([z[:, :-self.uniform_codes], uniform_codes(z, self.uniform_codes)], dim=1)
         if self.num_classes:
             if labels is None:
                 raise ValueError("this generator is class-conditional: pass labels")
@@ -114,26 +119,49 @@ class GeneratorNet(nn.Module):
         return F.interpolate(small, size=self.shape[1:], mode="bilinear", align_corners=False)
 
 
+def uniform_codes(z: torch.Tensor, u: int) -> torch.Tensor:
+    """The Unif(-1, 1) codes carried by the last ``u`` Gaussian entries of z (see GeneratorNet)."""
+    return torch.erf(z[:, -u:] / 2 ** 0.5)
+
+
 class DiscriminatorNet(nn.Module):
-    """x -> (N, outputs): column 0 the real/fake score, then class logits for ACGAN.
+    """x [+ labels] -> (N, outputs): column 0 the real/fake score, then class logits for ACGAN.
 
     With ``pack`` = m > 1 (PacGAN, Lin et al. 2018, Section 3) D scores groups of m consecutive samples,
     concatenated along the features (MLP) or channels (conv): (N, ...) -> (N / m, outputs).
+    With ``condition_classes`` = K (cgan) D also sees the class: its one-hot vector is concatenated to the
+    input, as K constant planes for a conv D (Mirza & Osindero 2014, Section 4.1: y is an input of D).
 
     With ``native`` = n, images are first averaged down to n x n (area resampling), the side the body
-    was built for.
+    was built for; the class planes are then n x n too.
     """
 
-    def __init__(self, body: nn.Module, flatten: bool, pack: int = 1, native: int = 0):
+    def __init__(self, body: nn.Module, flatten: bool, pack: int = 1, native: int = 0, condition_classes: int = 0):
         super().__init__()
         self.body, self.flatten, self.pack, self.native = body, flatten, pack, native
+        self.condition_classes = condition_classes
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _input(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         if self.native:
             x = F.adaptive_avg_pool2d(x, self.native)
         if self.pack > 1:
             x = x.reshape(x.shape[0] // self.pack, self.pack * x.shape[1], *x.shape[2:])
-        return self.body(x.flatten(1) if self.flatten else x)
+        if self.flatten:
+            x = x.flatten(1)
+        if self.condition_classes:
+            if labels is None:
+                raise ValueError("this discriminator is class-conditional: pass labels")
+            y = F.one_hot(labels.long(), self.condition_classes).to(x.dtype)
+            x = torch.cat([x, y.view(*y.shape, *([1] * (x.dim() - 2))).expand(-1, -1, *x.shape[2:])], dim=1)
+        return x
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.body(self._input(x, labels))
+
+    def features(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The activations before the output layer, (N, F): what feature matching compares (SGAN)."""
+        head = 1 if self.flatten else 2  # mlp: the last Linear; conv: the last Conv2d and the Flatten
+        return self.body[:-head](self._input(x, labels)).flatten(1)
 
 
 def init_weights(module: nn.Module, std: float) -> None:
@@ -150,19 +178,24 @@ def init_weights(module: nn.Module, std: float) -> None:
             nn.init.zeros_(m.bias)
 
 
-def _uses_mlp(config: TrainConfig) -> bool:
-    return config.kind == "toy" or get_family(config.model).arch == "mlp"
+def _uses_mlp(config) -> bool:
+    return config.kind == "toy" or lookup_family(config.model).arch == "mlp"
 
 
-def network_size(config: TrainConfig) -> int | None:
+def network_size(config) -> int | None:
     """The side the image networks are built for: ``native_size`` when set, else the image size."""
     return config.native_size or config.image_size
 
 
-def build_generator(config: TrainConfig) -> nn.Module:
-    own = get_family(config.model).build_generator(config)
-    if own is not None:  # the family's own architecture (aae, the likelihood models)
-        return own
+def build_generator(config) -> nn.Module:
+    """The generator a TrainConfig describes: the family's own (``Family.build_generator``: aae, progan,
+    the likelihood models, ...) or nets.py's."""
+    own = lookup_family(config.model).build_generator(config)
+    return default_generator(config) if own is None else own
+
+
+def default_generator(config) -> GeneratorNet:
+    """nets.py's generator for the data kind and the family's ``arch`` (at ``network_size``)."""
     classes = config.num_classes or 0
     fan_in = config.z_dim + classes
     shape = (2,) if config.kind == "toy" else (config.channels, config.image_size, config.image_size)
@@ -180,20 +213,25 @@ def build_generator(config: TrainConfig) -> nn.Module:
     return net
 
 
-def build_discriminator(config: TrainConfig) -> nn.Module:
-    own = get_family(config.model).build_discriminator(config)
+def build_discriminator(config) -> nn.Module:
+    """The discriminator a TrainConfig describes: the family's own (``Family.build_discriminator``) or
+    nets.py's, with ``Family.discriminator_outputs`` columns (and the class as an input for a conditional D)."""
+    family = lookup_family(config.model)
+    own = family.build_discriminator(config)
     if own is not None:
         return own
-    outputs = 1 + (config.num_classes or 0)
+    outputs = family.discriminator_outputs(config)
+    condition = (config.num_classes or 0) if family.conditional_discriminator else 0
     side = network_size(config)
     native = config.native_size if config.kind == "image" else 0
     if _uses_mlp(config):
         fan_in = config.pack * (2 if config.kind == "toy" else config.channels * side ** 2)
-        body = mlp(fan_in, config.d_width, config.d_depth, outputs, batchnorm=config.d_norm == "batch",
+        body = mlp(fan_in + condition, config.d_width, config.d_depth, outputs, batchnorm=config.d_norm == "batch",
                    activation=config.d_activation, pieces=config.maxout_pieces)
-        net = DiscriminatorNet(body, flatten=True, pack=config.pack, native=native)
+        net = DiscriminatorNet(body, flatten=True, pack=config.pack, native=native, condition_classes=condition)
     else:
-        body = conv_discriminator(config.pack * config.channels, side, config.d_width, outputs, config.d_norm)
-        net = DiscriminatorNet(body, flatten=False, pack=config.pack, native=native)
+        body = conv_discriminator(config.pack * config.channels + condition, side, config.d_width, outputs,
+                                  config.d_norm)
+        net = DiscriminatorNet(body, flatten=False, pack=config.pack, native=native, condition_classes=condition)
     init_weights(net, config.init_std)
     return net

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 # Purposes: distinct first entries keep the streams apart.
-INIT, DATA, STEP, FIXED, EVAL, SAMPLE, REFERENCE = range(7)
+INIT, DATA, STEP, FIXED, EVAL, SAMPLE, REFERENCE, LABELLED = range(8)
 
 
 def derive_seed(seed: int, *keys: int) -> int:
