@@ -5,6 +5,8 @@ Images are 16x16 and few (Inception still runs at 299x299); training runs are th
 tests/test_train.py (2-4 steps of a few-unit network on the CPU).
 """
 import shutil
+import struct
+import zipfile
 
 import numpy as np
 import pytest
@@ -176,7 +178,8 @@ def test_checkpoint_whose_config_does_not_match_its_weights(digits_run, tmp_path
     shutil.copytree(digits_run, run_dir)
     latest = run_dir / "checkpoints" / "latest.pt"
     payload = read_checkpoint(latest)
-    payload["config"]["image_size"] = 32  # trained at 16
+    # trained at 16 px with 8 px networks (native_size); 32 px networks need one more conv block
+    payload["config"].update(image_size=32, native_size=0)
     save_checkpoint(latest, payload)  # a consistent checksum: only the config is wrong
     # 32 px needs one more conv block than 16 px: the first difference is a missing key
     fails_cleanly(["sample", latest, "-n", "2", "-o", tmp_path / "s.npz"], str(latest), "image_size 32",
@@ -186,11 +189,16 @@ def test_checkpoint_whose_config_does_not_match_its_weights(digits_run, tmp_path
 
 
 def flip_middle_bytes(path, count: int = 16) -> None:
-    """Invert ``count`` bytes at the middle of the file: in a tiny run's checkpoint that is tensor data
-    (optimiser state), which torch.load reads back as other numbers without complaint."""
+    """Invert ``count`` bytes in the middle of the checkpoint's largest tensor (the zip member's stored
+    bytes, not padding between members), which torch.load reads back as other numbers without complaint."""
+    with zipfile.ZipFile(path) as archive:
+        info = max((i for i in archive.infolist() if "/data/" in i.filename), key=lambda i: i.file_size)
     data = bytearray(path.read_bytes())
-    middle = len(data) // 2
-    for i in range(middle, middle + count):
+    # The local header: 30 fixed bytes, then the name and the extra field, whose lengths it stores.
+    name_length, extra_length = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
+    start = info.header_offset + 30 + name_length + extra_length + info.file_size // 2
+    assert info.compress_type == zipfile.ZIP_STORED and info.file_size >= 2 * count
+    for i in range(start, start + count):
         data[i] ^= 0xFF
     path.write_bytes(bytes(data))
 
