@@ -90,7 +90,7 @@ def train_command(model, out, lr, settings, resume, dry_run, as_json, quiet, dat
 
     \b
     Examples:
-      genmetrics train dcgan --data digits --out runs/digits         offline, 1.5-2 minutes on 2 CPU cores
+      genmetrics train dcgan --data digits --out runs/digits         offline, about 2 minutes on 2 CPU cores
       genmetrics train wgan-gp --data cifar10 --out runs/c10 --epochs 50
       genmetrics train acgan --data photos/ --out runs/ac             photos/<class>/*.png
       genmetrics train gan --data ring8 --out runs/ring --seed 1      2-D toy data, mode coverage
