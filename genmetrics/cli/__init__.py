@@ -5,7 +5,7 @@ Split by audience: ``evaluation`` (fid, is, stats, features, eval, kid, prdc), `
 ``common`` holds the group, the options generated from ``defaults.Options`` and the error handling. No maths here: a
 ``GenmetricsError`` becomes one line on stderr and exit code 2.
 """
-from . import datasets, evaluation, generators, hype, likelihood  # noqa: F401 (each adds its commands to cli)
+from . import datasets, evaluation, generators, hype, likelihood, translation  # noqa: F401 (each adds its commands to cli)
 from .common import cli
 
 
