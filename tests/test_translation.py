@@ -2,7 +2,8 @@
 (L1, PSNR, SSIM against scikit-image), content accuracy, and the translation families' tiny runs (resume
 equals an uninterrupted run; translate; eval-translation).
 
-Tiny runs: 16x16 digits, networks 4 channels wide, batch 4, 3 steps.
+Tiny runs: 16x16 digits, networks 4 channels wide, batch 4, 3 steps. One torch thread (as
+test_likelihood.py): on a shared two-core machine two threads of tiny ops cost several times more than one.
 """
 import json
 
@@ -19,6 +20,14 @@ from .helpers import run as run_cli
 from .test_train import assert_same_weights, states
 
 pytest.importorskip("sklearn")  # digits come from scikit-learn
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 
 TINY = dict(image_size=16, g_width=4, d_width=4, batch_size=4, sample_every=0, checkpoint_every=0, log_every=1,
             device="cpu")
@@ -133,13 +142,51 @@ def test_pix2pix_resumes_to_the_same_weights_translates_and_scores(tmp_path):
     assert code == 0, err
     with np.load(tmp_path / "t.npz") as data:
         assert data["images"].shape == (150, 16, 16, 1) and data["labels"].shape == (150,)
-    code, out, err = run_cli("eval-translation", tmp_path / "whole", "--json", "-q")
+    code, out, err = run_cli("eval-translation", tmp_path / "whole", "--json", "-q", "--no-baselines")
     assert code == 0, err
-    rows = {r["row"]: r for r in json.loads(out)["directions"][0]["rows"]}
-    assert rows["ground truth"]["l1"] == 0 and rows["ground truth"]["ssim"] == 1
-    assert rows["identity"]["content_accuracy"] == pytest.approx(content_accuracy(
-        *domain_split("digits", "test", 16), "digits"))
-    assert all(np.isfinite(rows["pix2pix"][k]) for k in ("fid", "kid", "l1", "psnr", "ssim", "content_accuracy"))
+    result = json.loads(out)
+    (row,) = result["directions"][0]["rows"]  # the baselines' rows (identity, ground truth) are left out
+    assert row["row"] == "pix2pix" and result["directions"][0]["to"] == "digits-thick"
+    assert all(np.isfinite(row[k]) for k in ("fid", "kid", "l1", "psnr", "ssim", "content_accuracy"))
+    translated = np.load(tmp_path / "t.npz")
+    truth, labels = domain_split("digits-thick", "test", 16)
+    assert row["l1"] == pytest.approx(l1_distance(truth.permute(0, 2, 3, 1).numpy(), translated["images"]))
+    assert row["content_accuracy"] == content_accuracy(translated["images"], labels, "digits-thick")
+
+
+UNPAIRED = {"cyclegan": dict(g_blocks=1)}
+
+
+@pytest.mark.parametrize("model", sorted(UNPAIRED))
+def test_unpaired_models_resume_to_the_same_weights_and_translate_both_ways(tmp_path, model):
+    from genmetrics.trainers.translate import load_translator
+
+    options = dict(TINY, lr_decay="half-linear", **UNPAIRED[model])
+    train(model, "digits,digits-inverted", tmp_path / "whole", steps=3, progress=False, **options)
+    train(model, "digits,digits-inverted", tmp_path / "split", steps=3, max_steps=2, progress=False, **options)
+    train(None, None, tmp_path / "split", resume=True, progress=False)
+    whole, split = states(tmp_path / "whole"), states(tmp_path / "split")
+    assert_same_weights(whole, split)
+    for key, value in whole["family_state"].items():  # cyclegan's image history
+        assert torch.equal(value, split["family_state"][key]), key
+    assert (tmp_path / "whole" / "samples" / "step_000003.png").is_file()
+    translator = load_translator(tmp_path / "whole", device="cpu")
+    x = torch.zeros(2, 1, 16, 16)
+    assert translator(x, 0, 1).shape == translator(x, 1, 0).shape == (2, 1, 16, 16)
+
+
+def test_cyclegan_history_fills_then_swaps_half_the_time():
+    from genmetrics.trainers.cyclegan import query_pool
+
+    gen = torch.Generator().manual_seed(0)
+    pool = torch.zeros(0, 1, 2, 2)
+    shown, pool = query_pool(pool, torch.arange(3.).view(3, 1, 1, 1).expand(3, 1, 2, 2), 3, gen)
+    assert len(pool) == 3 and torch.equal(shown, pool)  # filling: the new images are shown
+    new = torch.full((400, 1, 2, 2), 9.0)
+    shown, pool = query_pool(pool, new, 3, gen)
+    swapped = (shown[:, 0, 0, 0] != 9).sum().item()
+    assert 3 <= swapped <= 200 + 3 * 20  # a stored image is shown about half the time (only 3 old ones exist)
+    assert (pool == 9).all()  # and the new images took their place
 
 
 def test_translation_models_and_data_refuse_each_other(tmp_path):
