@@ -154,7 +154,7 @@ def test_pix2pix_resumes_to_the_same_weights_translates_and_scores(tmp_path):
     assert row["content_accuracy"] == content_accuracy(translated["images"], labels, "digits-thick")
 
 
-UNPAIRED = {"cyclegan": dict(g_blocks=1)}
+UNPAIRED = {"cyclegan": dict(g_blocks=1), "discogan": {}}
 
 
 @pytest.mark.parametrize("model", sorted(UNPAIRED))

@@ -4,7 +4,8 @@
   convolutions down to 1x1 (C64-C128-C256-C512-...; LeakyReLU 0.2 in the encoder, no norm on the first
   and innermost layers), transposed convolutions back up with ReLU, dropout 0.5 in the first three
   decoder layers, and skip connections concatenating layer i with layer n - i; tanh output. With
-  ``skips=False`` it is the plain encoder-decoder (DiscoGAN's generator, Kim et al. 2017, Section 4).
+  ``skips=False, dropout=False`` it is the plain encoder-decoder (DiscoGAN's generator, Kim et al. 2017,
+  Section 4: 4x4 convolutions with leaky ReLU down, 4x4 deconvolutions with ReLU up).
 - ``ResnetGenerator``: CycleGAN's (Zhu et al. 2017, Appendix 7.2; Johnson et al. 2016): c7s1-64, d128,
   d256, R256 x n, u128, u64, c7s1-3, reflection padding; 6 blocks for 128 px images, 9 for 256.
 - ``PatchGAN``: C64-C128-C256-C512 of 4x4 convolutions, then a 1-channel map of real/fake scores per
@@ -55,7 +56,8 @@ def patch_size(layers: int) -> int:
 class UNet(nn.Module):
     """in_channels -> out_channels at the same size (a power of 2, at least 4), down to 1x1 and back."""
 
-    def __init__(self, in_channels: int, out_channels: int, size: int, width: int, skips: bool = True):
+    def __init__(self, in_channels: int, out_channels: int, size: int, width: int, skips: bool = True,
+                 dropout: bool = True):
         super().__init__()
         depth = int(math.log2(size))
         widths = [width * min(2 ** i, MAX_MULT) for i in range(depth)]
@@ -72,7 +74,7 @@ class UNet(nn.Module):
                 self.up.append(nn.ConvTranspose2d(fan_in, out_channels, 4, 2, 1))
                 continue
             layers = [nn.ConvTranspose2d(fan_in, widths[i - 1], 4, 2, 1), norm(widths[i - 1])]
-            self.up.append(nn.Sequential(*layers, *([nn.Dropout(DROPOUT)] if j < 3 else [])))
+            self.up.append(nn.Sequential(*layers, *([nn.Dropout(DROPOUT)] if dropout and j < 3 else [])))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         skips = []
