@@ -154,7 +154,8 @@ def test_pix2pix_resumes_to_the_same_weights_translates_and_scores(tmp_path):
     assert row["content_accuracy"] == content_accuracy(translated["images"], labels, "digits-thick")
 
 
-UNPAIRED = {"cyclegan": dict(g_blocks=1), "discogan": {}}
+UNPAIRED = {"cyclegan": dict(g_blocks=1), "discogan": {}, "stargan": dict(g_blocks=1, n_critic=2)}
+DOMAINS_OF = {"stargan": "digits,digits-inverted,digits-rot90"}
 
 
 @pytest.mark.parametrize("model", sorted(UNPAIRED))
@@ -162,8 +163,9 @@ def test_unpaired_models_resume_to_the_same_weights_and_translate_both_ways(tmp_
     from genmetrics.trainers.translate import load_translator
 
     options = dict(TINY, lr_decay="half-linear", **UNPAIRED[model])
-    train(model, "digits,digits-inverted", tmp_path / "whole", steps=3, progress=False, **options)
-    train(model, "digits,digits-inverted", tmp_path / "split", steps=3, max_steps=2, progress=False, **options)
+    data = DOMAINS_OF.get(model, "digits,digits-inverted")
+    train(model, data, tmp_path / "whole", steps=3, progress=False, **options)
+    train(model, data, tmp_path / "split", steps=3, max_steps=2, progress=False, **options)
     train(None, None, tmp_path / "split", resume=True, progress=False)
     whole, split = states(tmp_path / "whole"), states(tmp_path / "split")
     assert_same_weights(whole, split)
@@ -173,6 +175,9 @@ def test_unpaired_models_resume_to_the_same_weights_and_translate_both_ways(tmp_
     translator = load_translator(tmp_path / "whole", device="cpu")
     x = torch.zeros(2, 1, 16, 16)
     assert translator(x, 0, 1).shape == translator(x, 1, 0).shape == (2, 1, 16, 16)
+    if model == "stargan":  # one generator for every pair of the 3 domains, conditioned on the target
+        assert len(translator.net.directions()) == 6
+        assert not torch.equal(translator(x, 0, 1), translator(x, 0, 2))
 
 
 def test_cyclegan_history_fills_then_swaps_half_the_time():
