@@ -203,3 +203,6 @@ def test_translation_models_and_data_refuse_each_other(tmp_path):
         train("pix2pix", "digits,digits-thick", tmp_path / "c", steps=1, progress=False, **{**TINY, "image_size": 24})
     code, out, err = run_cli("translate", tmp_path / "nothing", "digits", "-o", tmp_path / "o")
     assert code == 2
+    train("pix2pix", "digits,digits-thick", tmp_path / "p", steps=1, progress=False, **TINY)
+    code, out, err = run_cli("sample", tmp_path / "p", "-n", "2", "-o", tmp_path / "s.npz")
+    assert code == 2 and "genmetrics translate" in err

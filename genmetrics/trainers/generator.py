@@ -121,9 +121,14 @@ def load_generator(path: str | Path, device: str = DEFAULTS.device) -> LoadedGen
     """The generator of a run folder (its ``checkpoints/best.pt``, else ``latest.pt``) or of a checkpoint."""
     from .nets import build_generator
 
+    from .base import lookup_family
+
     path = find_checkpoint(path)
     checkpoint = read_checkpoint(path)
     config = config_of(checkpoint, path)
+    if lookup_family(config.model).translation:
+        raise GenmetricsError(f"{path}: a {config.model} run translates images rather than sampling from noise: "
+                              f"use genmetrics translate RUN INPUT -o OUT (or translate.load_translator)")
     net = build_generator(config)
     load_weights(net, checkpoint["generator"], "generator", config, path)
     return LoadedGenerator(net, config, int(checkpoint["step"]), resolve_device(device))
