@@ -69,6 +69,10 @@ def test_data_command_writes_paired_domains_by_file_name(tmp_path):
     assert code == 0, err
     files = [sorted(p.name for p in (tmp_path / "pairs" / d).iterdir()) for d in ("digits", "digits-rot90")]
     assert files[0] == files[1] == ["000000.png", "000001.png", "000002.png"]
+    code, out, err = run_cli("data", "digits,digits-thick", "--unpaired", "-n", "3", "-o", tmp_path / "apart")
+    assert code == 0, err
+    names = [{p.name for p in (tmp_path / "apart" / d).iterdir()} for d in ("digits", "digits-thick")]
+    assert len(names[0]) == len(names[1]) == 3 and not names[0] & names[1]  # no file pairs with another
     code, out, err = run_cli("data", "digits-thick", "--split", "valid", "-o", tmp_path / "thick.npz")
     assert code == 0, err
     with np.load(tmp_path / "thick.npz") as data:
@@ -206,3 +210,20 @@ def test_translation_models_and_data_refuse_each_other(tmp_path):
     train("pix2pix", "digits,digits-thick", tmp_path / "p", steps=1, progress=False, **TINY)
     code, out, err = run_cli("sample", tmp_path / "p", "-n", "2", "-o", tmp_path / "s.npz")
     assert code == 2 and "genmetrics translate" in err
+
+
+def test_eval_translation_on_user_folders_pairs_them_by_file_name(tmp_path):
+    from genmetrics.testing import write_image_folder
+    from genmetrics.trainers.translation_eval import evaluate_translation
+
+    train("pix2pix", "digits,digits-thick", tmp_path / "p", steps=1, progress=False, **TINY)
+    for domain, folder in (("digits", "a"), ("digits-thick", "b")):
+        write_image_folder(tmp_path / folder, domain_split(domain, "test", 16)[0][:6, 0].numpy())
+    result = evaluate_translation(tmp_path / "p", f"{tmp_path / 'a'},{tmp_path / 'b'}", extractor="digits",
+                                  device="cpu")
+    rows = {r["row"]: r for r in result["directions"][0]["rows"]}
+    assert rows["ground truth"]["l1"] == 0 and rows["ground truth"]["fid"] == pytest.approx(0, abs=1e-6)
+    thick = domain_split("digits-thick", "test", 16)[0][:6].permute(0, 2, 3, 1).numpy()
+    digits = domain_split("digits", "test", 16)[0][:6].permute(0, 2, 3, 1).numpy()
+    assert rows["identity"]["l1"] == pytest.approx(l1_distance(thick, digits))
+    assert "content_accuracy" not in rows["pix2pix"]  # user folders carry no labels

@@ -304,7 +304,15 @@ def export_domains(spec: str, out: str | Path, *, split: str = "test", image_siz
     for d, rows in zip(domains, parts):
         images = make_domain(d, grey[rows], labels[rows]).permute(0, 2, 3, 1).numpy()
         target = out if len(domains) == 1 else out / d
-        fmt = save_images(target, images, labels[rows].numpy())
+        if unpaired:  # named by the source digit's index in the split: no two domains share a name (nor a digit)
+            from ..data.writers import save_png
+
+            target.mkdir(parents=True, exist_ok=True)
+            for row, image in zip(rows.tolist(), images):
+                save_png(target / f"{row:06d}.png", image)
+            fmt = "png"
+        else:
+            fmt = save_images(target, images, labels[rows].numpy())
         written.append({"domain": d, "output": str(target), "n": len(images)})
     return {"data": spec, "split": split, "output": str(out), "n": sum(w["n"] for w in written), "format": fmt,
             "paired": len(domains) > 1 and not unpaired, "domains": written, "image_size": int(grey.shape[-1])}
