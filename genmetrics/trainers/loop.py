@@ -13,7 +13,6 @@ import json
 import signal
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import GenmetricsError
-from ..device import resolve_device
+from ..device import intra_op_threads, resolve_device
 from .checkpoint import (BEST, FOR_RESUMING, LATEST, checkpoint_dir, config_of, load_weights, read_checkpoint,
                          save_checkpoint)
 from .config import TrainConfig, resolve_config, resume_config, write_config
@@ -244,20 +243,6 @@ def train(model: str | None, data: str | None, out: str | Path, *, resume: bool 
     threads = TOY_THREADS if config.kind == "toy" and device.type == "cpu" else None
     with intra_op_threads(threads):
         return _train(config, data_obj, payload, Path(out), device, max_steps, progress, callback)
-
-
-@contextmanager
-def intra_op_threads(n: int | None):
-    """torch's intra-op thread count set to ``n`` inside the block and restored after it (None: unchanged)."""
-    previous = torch.get_num_threads()
-    if n is None or n == previous:
-        yield
-        return
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _train(config: TrainConfig, data_obj, payload: dict | None, out: Path, device: torch.device,
