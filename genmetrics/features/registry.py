@@ -24,6 +24,7 @@ environment variable, the cache, then a checked download where a canonical URL e
 from __future__ import annotations
 
 from dataclasses import dataclass
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -31,7 +32,7 @@ import torch
 
 from ..defaults import DEFAULTS, FEATURE_DIMS, PRECISIONS
 from ..errors import GenmetricsError
-from . import digits
+from . import digits, onnx_backend
 from .inception import FIDInceptionV3, INPUT_SIZE
 from .preprocess import NORMALIZATIONS, Protocol
 from .vit import CLIP, DINOV2, build_clip, build_dinov2, clip_weights, dinov2_weights
@@ -56,6 +57,8 @@ class Extractor:
     weights_sha256: str | None
     outputs: tuple[str, ...] = ("features",)
     precision: str = "fp32"
+    backend: str = "torch"  # what runs the network: torch or onnxruntime (features/onnx_backend.py)
+    backend_note: str | None = None  # why an extractor asked for onnxruntime runs under torch
 
     def select(self, dims: int, logits: bool | None) -> tuple[frozenset, str]:
         """The outputs to compute and the key of the feature output, for ``dims`` and ``logits``."""
@@ -74,7 +77,9 @@ class Extractor:
     @property
     def protocol_record(self) -> dict:
         record = {"extractor": self.name, "resize": self.protocol.name, "input_size": self.protocol.size,
-                  "weights_sha256": self.weights_sha256, "precision": self.precision}
+                  "weights_sha256": self.weights_sha256, "precision": self.precision, "backend": self.backend}
+        if self.backend_note:
+            record["backend_note"] = self.backend_note
         if self.name == "inception":
             record["weights_canonical"] = is_canonical(self.weights_sha256)
         return record
@@ -223,16 +228,19 @@ def extractor_names() -> list[str]:
 def load_extractor(name: str = DEFAULTS.extractor, *, resize: str = DEFAULTS.resize, weights=None,
                    device=DEFAULTS.device,
                    size: int | None = None, extractor_weights=None, extractor_input: str = DEFAULTS.extractor_input,
-                   precision: str = DEFAULTS.precision, progress: bool = True) -> Extractor:
+                   precision: str = DEFAULTS.precision, progress: bool = True,
+                   backend: str = DEFAULTS.backend) -> Extractor:
     """Load (once per process) the extractor ``name`` on ``device`` under the ``resize`` protocol.
 
-    ``weights`` are the Inception weights; ``extractor_weights`` those of another extractor.
+    ``weights`` are the Inception weights; ``extractor_weights`` those of another extractor; ``backend``
+    "torch", "onnxruntime" or "auto" (onnxruntime on the CPU when installed; features/onnx_backend.py).
     """
     from ..device import resolve_device
 
     device = resolve_device(device)
     if precision not in PRECISIONS:
         raise GenmetricsError(f"--precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    backend = onnx_backend.choose_backend(backend, device, precision)
     if precision == "tf32" and device.type != "cuda":
         raise GenmetricsError("--precision tf32 is a CUDA GPU mode (TensorFloat-32); on CPU use fp32 or bf16")
     if name == "inception":
@@ -260,14 +268,37 @@ def load_extractor(name: str = DEFAULTS.extractor, *, resize: str = DEFAULTS.res
     else:
         raise GenmetricsError(f"unknown extractor {name!r}; choose one of {', '.join(extractor_names())}")
     sha = sha256_of(path) if path is not None else None
-    key = (name, sha, str(device), precision == "fp64")
+    key = (name, sha, str(device), precision == "fp64", backend)
+    if backend == "onnxruntime" and name != "inception":  # the graph is traced at the protocol's input
+        key += (protocol.name, protocol.size)
     if key not in _models:
-        if name == "inception":
-            _models[key] = build(device, path, precision == "fp64")
+        _models[key] = _build(name, build, device, path, sha, precision, outputs, protocol, backend)
+    model, note = _models[key]
+    return Extractor(name, model, device, protocol, path, sha, outputs, precision,
+                     "torch" if note else backend, note)
+
+
+def _build(name, build, device, path, sha, precision, outputs, protocol, backend) -> tuple[Callable, str | None]:
+    """(the ``model(x, outputs) -> dict`` callable, why onnxruntime was asked for but torch runs or None)."""
+    if name == "inception":
+        net = build(device, path, precision == "fp64")
+        if backend == "onnxruntime":
+            return onnx_backend.InceptionOnnx(net, {"extractor": name, "weights_sha256": sha}), None
+        return net, None
+    model = _as_float64(build(device, path), name) if precision == "fp64" else build(device, path)
+    note = None
+    if backend == "onnxruntime":
+        if sha is None:
+            note = "onnxruntime: no weights file to key the exported graph on; ran under torch"
         else:
-            model = _as_float64(build(device, path), name) if precision == "fp64" else build(device, path)
-            _models[key] = _features_and_logits(model) if "logits" in outputs else _single_output(model)
-    return Extractor(name, _models[key], device, protocol, path, sha, outputs, precision)
+            example = onnx_backend.example_input(protocol)
+            exported, why = onnx_backend.onnx_callable(model, example, {"extractor": name, "weights_sha256": sha})
+            if exported is None:
+                note = f"onnxruntime: {why}; ran under torch"
+                warnings.warn(f"the extractor {name} runs under torch: {note}", stacklevel=4)
+            else:
+                model = exported
+    return (_features_and_logits(model) if "logits" in outputs else _single_output(model)), note
 
 
 __all__ = ["Extractor", "INPUT_SIZE", "extractor_names", "load_extractor", "register_extractor"]
