@@ -201,6 +201,19 @@ def onnx_callable(model, example: torch.Tensor, identity: dict):
     return run, None
 
 
+def exported_extractor(model, name: str, weights_sha256: str | None, protocol):
+    """(``model`` under onnxruntime, None), or (``model`` itself, why it runs under torch) when it has no
+    weights file to key the export on or does not export cleanly (with a warning)."""
+    if weights_sha256 is None:
+        return model, "onnxruntime: no weights file to key the exported graph on; ran under torch"
+    exported, why = onnx_callable(model, example_input(protocol), {"extractor": name, "weights_sha256": weights_sha256})
+    if exported is not None:
+        return exported, None
+    note = f"onnxruntime: {why}; ran under torch"
+    warnings.warn(f"the extractor {name} runs under torch: {note}", stacklevel=5)
+    return model, note
+
+
 def example_input(protocol) -> torch.Tensor:
     """Two network inputs as ``protocol`` makes them from random images (the exporter traces on them)."""
     rng = np.random.default_rng(0)

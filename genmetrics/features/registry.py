@@ -13,7 +13,8 @@
   digits            a LeNet-5-like classifier of the bundled digits (features/digits.py): 128-d features and
                     10 logits, grey at 32 px; its weights ship with the package (SHA-256 pinned)
   stacked-digits    the same classifier on each RGB channel: 384-d features and 1,000 logits (stacked digits)
-  torchscript:PATH  any TorchScript module mapping an image batch to (N, D) features; its input is
+  torchscript:PATH  any network saved as TorchScript, torch.export (.pt2) or ONNX (.onnx) mapping an image
+                    batch to (N, D) features (genmetrics/model_files.py); its input is
                     [0, 1] floats (or uint8 with ``extractor_input="uint8"``) at ``size`` pixels
 
 ``register_extractor(name, build, size=..., normalize=...)`` adds one from Python: ``build(device,
@@ -24,7 +25,6 @@ environment variable, the cache, then a checked download where a canonical URL e
 from __future__ import annotations
 
 from dataclasses import dataclass
-import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -157,11 +157,10 @@ def _build_vgg16(device: torch.device, path: Path):
 
 
 def _build_torchscript(device: torch.device, path: Path):
-    try:
-        return torch.jit.load(str(path), map_location=device).eval()
-    except Exception as exc:
-        raise GenmetricsError(f"{path}: not a TorchScript file ({str(exc)[:200]}); save one with "
-                              f"torch.jit.script(model).save(path)") from None
+    """``--extractor torchscript:PATH``: a TorchScript, torch.export (.pt2) or ONNX file (model_files.py)."""
+    from ..model_files import load_network
+
+    return load_network(path, device, "feature extractor")
 
 
 def _as_float64(model, name: str):
@@ -273,32 +272,30 @@ def load_extractor(name: str = DEFAULTS.extractor, *, resize: str = DEFAULTS.res
         key += (protocol.name, protocol.size)
     if key not in _models:
         _models[key] = _build(name, build, device, path, sha, precision, outputs, protocol, backend)
-    model, note = _models[key]
-    return Extractor(name, model, device, protocol, path, sha, outputs, precision,
-                     "torch" if note else backend, note)
+    model, backend, note = _models[key]
+    return Extractor(name, model, device, protocol, path, sha, outputs, precision, backend, note)
 
 
-def _build(name, build, device, path, sha, precision, outputs, protocol, backend) -> tuple[Callable, str | None]:
-    """(the ``model(x, outputs) -> dict`` callable, why onnxruntime was asked for but torch runs or None)."""
+def _build(name, build, device, path, sha, precision, outputs, protocol, backend) -> tuple:
+    """(the ``model(x, outputs) -> dict`` callable, the backend that runs it, and why onnxruntime was asked
+    for but torch runs, or None)."""
     if name == "inception":
         net = build(device, path, precision == "fp64")
         if backend == "onnxruntime":
-            return onnx_backend.InceptionOnnx(net, {"extractor": name, "weights_sha256": sha}), None
-        return net, None
-    model = _as_float64(build(device, path), name) if precision == "fp64" else build(device, path)
+            return onnx_backend.InceptionOnnx(net, {"extractor": name, "weights_sha256": sha}), backend, None
+        return net, backend, None
+    model = build(device, path)
+    if getattr(model, "backend", None) == "onnxruntime":  # an ONNX file: onnxruntime runs it whatever is asked
+        if precision == "fp64":
+            raise GenmetricsError(f"--precision fp64: {path} is an ONNX graph, which runs as it was exported")
+        backend = "onnxruntime"
+    elif precision == "fp64":
+        model = _as_float64(model, name)
     note = None
-    if backend == "onnxruntime":
-        if sha is None:
-            note = "onnxruntime: no weights file to key the exported graph on; ran under torch"
-        else:
-            example = onnx_backend.example_input(protocol)
-            exported, why = onnx_backend.onnx_callable(model, example, {"extractor": name, "weights_sha256": sha})
-            if exported is None:
-                note = f"onnxruntime: {why}; ran under torch"
-                warnings.warn(f"the extractor {name} runs under torch: {note}", stacklevel=4)
-            else:
-                model = exported
-    return (_features_and_logits(model) if "logits" in outputs else _single_output(model)), note
+    if backend == "onnxruntime" and getattr(model, "backend", None) != "onnxruntime":
+        model, note = onnx_backend.exported_extractor(model, name, sha, protocol)
+    return (_features_and_logits(model) if "logits" in outputs else _single_output(model)), \
+        "torch" if note else backend, note
 
 
 __all__ = ["Extractor", "INPUT_SIZE", "extractor_names", "load_extractor", "register_extractor"]
