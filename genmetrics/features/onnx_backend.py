@@ -38,6 +38,9 @@ OPSET = 17
 EXPORTER = "torch.onnx.export(dynamo=False)"
 VERIFY_TOLERANCE = 1e-4  # an export whose outputs differ from torch's by more (of their scale) is not used
 INSTALL_HINT = "pip install genmetrics[onnx]"
+# onnxruntime's threads spin-wait between ops by default; spinning takes the cores that decode and resize the
+# next batch in the DataLoader workers, so it is off (measured: docs/speed.md, benchmarks/backend_threads.py).
+ALLOW_SPINNING = "0"
 
 
 def available() -> bool:
@@ -86,9 +89,7 @@ class OnnxNetwork:
         options = ort.SessionOptions()
         options.intra_op_num_threads = intra_op_threads()
         options.inter_op_num_threads = 1
-        # No spin-waiting between ops: spinning threads take the cores that decode and resize the next batch
-        # in DataLoader workers (docs/speed.md).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.intra_op.allow_spinning", ALLOW_SPINNING)
         self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         self.input = self.session.get_inputs()[0].name
         self.names = [o.name for o in self.session.get_outputs()]
