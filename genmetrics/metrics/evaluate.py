@@ -137,7 +137,8 @@ def _protocol(record: dict, dims: int, names, settings: Options) -> dict:
     extractor = record.get("extractor", "inception")
     return {"extractor": extractor, "features": f"{extractor} {dims}-d",
             "resize": record.get("resize"), "weights_sha256": record.get("weights_sha256"),
-            "dims": dims, "seed": settings.seed, "metrics": names, **protocol(names, settings)}
+            "backend": record.get("backend"), "dims": dims, "seed": settings.seed, "metrics": names,
+            **protocol(names, settings)}
 
 
 def _resampled(features: Features, rows: np.ndarray) -> Features:
