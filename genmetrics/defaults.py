@@ -88,6 +88,15 @@ class Options:
                                    "(defaults.py)", "metrics")
     pr_k: int = _option(3, "k of precision/recall.", "Kynkaanniemi et al. 2019, section 3 (k = 3)", "metrics")
     dc_k: int = _option(5, "k of density/coverage.", "Naeem et al. 2020, section 4 (k = 5)", "metrics")
+    memorization_samples: int = _option(16, "Memorization (authpct, genmetrics memorization): list the N generated "
+                                        "samples most like a training image (smallest d1/d2) with their nearest "
+                                        "training images.",
+                                        "ours: 16 rows of 96 px cells fit one screen (memorization.py CELL); the "
+                                        "list is for looking at, the number (authpct) counts every sample",
+                                        "metrics")
+    memorization_neighbours: int = _option(4, "Memorization: nearest training images listed per suspicious sample.",
+                                           "ours: the nearest one shows a copy; 3 more show whether it is a near-"
+                                           "duplicate cluster (a row of 5 cells)", "metrics")
     bootstrap: int = _option(0, "Resample the images B times and report percentile intervals.", "", "metrics")
     confidence: float = _option(0.95, "Bootstrap interval level.", "", "metrics")
 
