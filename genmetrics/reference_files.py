@@ -9,7 +9,8 @@
   torch resize ("edm2").
 - ADM (openai/guided-diffusion evaluations/ reference batches, ``VIRTUAL_imagenet256_labeled.npz`` ...):
   ``mu``/``sigma`` (Inception pool) and ``mu_s``/``sigma_s`` (sFID's spatial features), with the TF graph's
-  resize ("tf"); ``arr_0`` holds the images themselves (precision/recall read them as an image input).
+  resize ("tf"); ``arr_0`` holds the images themselves: where per-image features are needed (precision/recall,
+  KID, memorization) ``inputs.open_input`` reads them as images, featurised by the call's own extractor.
 - clean-fid's and pytorch-fid's statistics ``.npz`` (``mu``, ``sigma``) are read by ``stats.load_statistics``.
 """
 from __future__ import annotations
