@@ -78,7 +78,7 @@ def nhwc(images):
 
 
 def test_features_equal_the_detector_pipeline(weights, detector_features):
-    images = batch((40, 40), n=3, seed=1)
+    images = batch((40, 40), n=2, seed=1)
     ours = genmetrics.compute_features(nhwc(images), logits=False, resize="edm2-inception", weights=weights,
                                        progress=False, cache=False)
     assert ours.protocol["resize"] == "edm2-inception"
