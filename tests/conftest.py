@@ -26,6 +26,9 @@ def isolated_caches(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GENMETRICS_WEIGHTS_URL", "file:///nonexistent/no-network-in-tests.pth")
     # No cache unless a test asks for it: invariance tests must really recompute.
     monkeypatch.setenv("GENMETRICS_NO_CACHE", "1")
+    # --backend auto means torch here, so every test runs the path it was written for (and no test pays for an
+    # ONNX export); tests/test_onnx_backend.py asks for onnxruntime, and for auto without this variable.
+    monkeypatch.setenv("GENMETRICS_BACKEND", "torch")
     monkeypatch.setenv("GENMETRICS_CACHE", str(tmp_path_factory.mktemp("cache")))
 
 
