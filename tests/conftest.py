@@ -1,8 +1,23 @@
 """Shared fixtures: random FID weights (the real file cannot be downloaded here) and generated images."""
+import os
+
 import numpy as np
 import pytest
+import torch
 
 from genmetrics.testing import synthetic_images, write_image_folder, write_random_weights
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (pyproject's addopts run one worker per core), each worker and the command-line
+    subprocesses it starts get an equal share of the cores: two workers each running torch on every core
+    would oversubscribe them and run slower than one."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers > 1:
+        threads = str(max(1, (os.cpu_count() or 1) // workers))
+        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[name] = threads
+        torch.set_num_threads(int(threads))
 
 
 def pytest_addoption(parser):
