@@ -20,7 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import GenmetricsError
-from ..device import resolve_device
+from ..device import intra_op_threads, resolve_device
 from .checkpoint import (BEST, FOR_RESUMING, LATEST, checkpoint_dir, config_of, load_weights, read_checkpoint,
                          save_checkpoint)
 from .config import TrainConfig, resolve_config, resume_config, write_config
@@ -32,6 +32,12 @@ from .nets import build_discriminator, build_generator
 from .seeding import STEP, derive_generator, global_rng_state, seed_global, set_global_rng_state
 from .stopping import Tracker, plot_metrics
 
+# Toy runs (MLPs on batches of 2-D points) use one intra-op thread on the CPU: `python
+# benchmarks/toy_speed.py` (alternating 1 and 2 threads in one process; numbers in docs/trainers.md) on the
+# shared 2-core machine at a load of about 8, 2026-11-30: the default `gan` on ring8 ran 4.5 steps/s with
+# 1 thread against 0.3-0.5 with 2 (the threads wait on each other when the cores are busy), and the
+# weights after 60 steps were bit-identical.
+TOY_THREADS = 1
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C or SIGTERM stopped training after a checkpoint was written; ``--resume`` continues."""
@@ -248,8 +254,16 @@ def train(model: str | None, data: str | None, out: str | Path, *, resume: bool 
     Raises ``TrainingInterrupted`` after Ctrl-C/SIGTERM, once the checkpoint is written.
     """
     config, data_obj, payload = prepare(model, data, out, resume=resume, **options)
-    out = Path(out)
-    run = TrainingState(config, data_obj, resolve_device(config.device))
+    device = resolve_device(config.device)
+    threads = TOY_THREADS if config.kind == "toy" and device.type == "cpu" else None
+    with intra_op_threads(threads):
+        return _train(config, data_obj, payload, Path(out), device, max_steps, progress, callback)
+
+
+def _train(config: TrainConfig, data_obj, payload: dict | None, out: Path, device: torch.device,
+           max_steps: int | None, progress: bool, callback) -> TrainResult:
+    """The body of ``train`` once the configuration is resolved."""
+    run = TrainingState(config, data_obj, device)
     if payload is not None:
         run.load(payload, checkpoint_dir(out) / LATEST)
     else:
