@@ -11,9 +11,10 @@ from dataclasses import dataclass, field, fields, replace
 
 from .errors import GenmetricsError
 
-RESIZE_MODES = ("tf", "pytorch-fid", "clean", "dgm-eval", "edm2", "torch-fidelity", "cmmd")
+RESIZE_MODES = ("tf", "pytorch-fid", "clean", "dgm-eval", "edm2", "torch-fidelity", "cmmd", "edm2-inception")
 FEATURE_DIMS = (64, 192, 768, 2048)
 PRECISIONS = ("fp32", "tf32", "bf16", "fp64")
+BACKENDS = ("auto", "torch", "onnxruntime")
 KID_KERNELS = ("poly", "rbf")
 EXTRACTOR_INPUTS = ("float", "uint8")
 
@@ -31,10 +32,13 @@ class Options:
     resize: str | None = _option(None, "Preprocessing protocol: tf = TF1 bilinear on uint8 (published numbers, "
                                  "torch-fidelity); pytorch-fid = torch bilinear on [0,1]; clean = clean-fid's PIL "
                                  "bicubic; dgm-eval = PIL bicubic on uint8; edm2 = torch bicubic antialiased; "
-                                 "torch-fidelity = tf; cmmd = centre crop + PIL bicubic [default: the extractor's "
+                                 "torch-fidelity = tf; cmmd = centre crop + PIL bicubic; edm2-inception = tf's "
+                                 "mapping as StyleGAN3/EDM2's Inception computes it (grid_sample), for edm2's "
+                                 "fid reference statistics [default: the extractor's "
                                  "own: tf for inception and vgg16, dgm-eval for dinov2-*, cmmd for clip-*].",
                                  "the original TF FID code (TTUR fid.py) resizes with TF1 bilinear on uint8; "
-                                 "dgm-eval's DINOv2 transform (PIL bicubic); google-research cmmd io_util.py")
+                                 "dgm-eval's DINOv2 transform (PIL bicubic); google-research cmmd io_util.py; NVlabs/edm2 "
+                                 "calculate_metrics.py InceptionV3Detector (StyleGAN3's inception-2015-12-05.pkl)")
     dims: int = _option(2048, "Inception layer: 64, 192, 768 (block features) or 2048 (pool).",
                         "2048: the final average pool of InceptionV3, the FID of Heusel et al. 2017")
     extractor: str = _option("inception", "Feature extractor: inception, vgg16, digits, stacked-digits, "
@@ -58,6 +62,11 @@ class Options:
                              "float32 round-off from comparisons (slower); tf32 (CUDA) and bf16 are faster but "
                              "move the numbers.", "fp32: what the reference tools compute in; fp64 as torch-fidelity's "
                              "feature_extractor_internal_dtype='float64' and torchmetrics' set_dtype(torch.float64)")
+    backend: str = _option("auto", "What runs the network: torch, or onnxruntime (CPU, fp32; pip install "
+                           "genmetrics[onnx]); auto = onnxruntime on the CPU when installed, else torch ("
+                           "$GENMETRICS_BACKEND sets what auto means). Recorded in every result's protocol.",
+                           "onnxruntime: the same fused graph ran 1.43x torch's speed on a 2-core CPU, features "
+                           "within float32 round-off (issue 17; docs/speed.md)")
     progress: bool = _option(True, "Show a progress bar.")
 
     # ---- sample metrics (group "metrics")
@@ -88,6 +97,15 @@ class Options:
                                    "(defaults.py)", "metrics")
     pr_k: int = _option(3, "k of precision/recall.", "Kynkaanniemi et al. 2019, section 3 (k = 3)", "metrics")
     dc_k: int = _option(5, "k of density/coverage.", "Naeem et al. 2020, section 4 (k = 5)", "metrics")
+    memorization_samples: int = _option(16, "Memorization (authpct, genmetrics memorization): list the N generated "
+                                        "samples most like a training image (smallest d1/d2) with their nearest "
+                                        "training images.",
+                                        "ours: 16 rows of 96 px cells fit one screen (memorization.py CELL); the "
+                                        "list is for looking at, the number (authpct) counts every sample",
+                                        "metrics")
+    memorization_neighbours: int = _option(4, "Memorization: nearest training images listed per suspicious sample.",
+                                           "ours: the nearest one shows a copy; 3 more show whether it is a near-"
+                                           "duplicate cluster (a row of 5 cells)", "metrics")
     bootstrap: int = _option(0, "Resample the images B times and report percentile intervals.", "", "metrics")
     confidence: float = _option(0.95, "Bootstrap interval level.", "", "metrics")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import torch
 
@@ -23,3 +24,17 @@ def resolve_device(device: str | torch.device = DEFAULTS.device) -> torch.device
     if device.type == "cuda" and device.index is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
     return device
+
+
+@contextmanager
+def intra_op_threads(n: int | None):
+    """torch's intra-op thread count set to ``n`` inside the block and restored after it (None: unchanged)."""
+    previous = torch.get_num_threads()
+    if n is None or n == previous:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

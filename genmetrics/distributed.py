@@ -28,7 +28,10 @@ _alone = False  # set by local(): this rank works on its own share, no collectiv
 
 
 def _requested() -> bool:
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    """torchrun's environment (WORLD_SIZE > 1 and this process's RANK). A framework's launcher that sets
+    WORLD_SIZE but no RANK before it forms the group itself (Lightning's DDP children) is waited for: until
+    that group exists, this process works alone (dist.is_initialized() is checked first in ``active``)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and "RANK" in os.environ
 
 
 def active() -> bool:

@@ -8,7 +8,9 @@ holds the opened thing:
                 -> a ``Source`` / ``IterableSource`` (decoded lazily, batch by batch)
     features    a features .npz (``pool``/``logits``, from genmetrics features) or ``Features``
     statistics  a statistics .npz (``mu``, ``sigma``: ours, pytorch-fid's, clean-fid's) or ``Statistics``,
-                or ``ref:NAME``, a published reference file (``refs.REFERENCES``)
+                or ``ref:NAME``, a published reference file (``refs.REFERENCES``); an edm2 .pkl; an ADM
+                reference batch .npz (its ``mu``/``sigma``, or, where the caller cannot use statistics, its
+                ``arr_0`` images)
     points      a float (N, D) .npy/.npz or array (toy samples, Parzen vectors)
 
 A caller says which kinds it can use (``accept``); any other kind is a ``GenmetricsError`` that names the
@@ -94,6 +96,10 @@ def _classify(x, accept) -> Input:
             return Input(STATISTICS, str(path), reference_statistics(path, None))
         if path.is_file() and suffix == ".npz":
             keys = _npz_keys(path)
+            if "mu_s" in keys and "mu" in keys and STATISTICS not in accept and "arr_0" in keys:
+                # an ADM reference batch where per-image features are needed (precision/recall, KID ...):
+                # its images, arr_0 (uint8 NHWC), go through the call's own extractor
+                return Input(IMAGES, f"{path} [arr_0]", open_images(path))
             if "mu_s" in keys and "mu" in keys:  # an ADM reference batch: its protocol is known
                 from .reference_files import reference_statistics
 

@@ -17,7 +17,7 @@ from PIL import Image
 
 from ._io import atomic_write
 from .data.sources import open_images
-from .defaults import EXTRACTION_OPTIONS, check_keywords
+from .defaults import DEFAULTS, EXTRACTION_OPTIONS, check_keywords
 from .features.compute import compute_features
 from .metrics.authpct import authenticity, nearest_training_neighbours
 
@@ -25,21 +25,24 @@ CELL = 96  # pixels per image in the grid: large enough to judge a copy, small e
 GAP = 4  # pixels between cells; a wider gap after the generated image sets it apart
 
 
-def memorization_report(train, generated, out=None, *, samples: int = 16, k: int = 4, **options) -> dict:
+def memorization_report(train, generated, out=None, *, samples: int = DEFAULTS.memorization_samples,
+                        k: int = DEFAULTS.memorization_neighbours, **options) -> dict:
     """AuthPct and the nearest training images of the most copy-like generated images (see the module doc).
 
+    ``train``, ``generated``: any image input (folder, zip, uint8 npz or array; an ADM reference batch's
+    ``arr_0`` images). ``samples``: how many suspicious samples to list; ``k``: training neighbours per sample.
+    ``out``: a folder for ``memorization.json`` and ``memorization.png`` (None: write nothing).
     ``options``: feature extraction (``extractor``, ``resize``, ``extractor_weights``, ``device`` ...).
+    Returns ``{"authpct", "n_train", "n_generated", "suspicious": [rows of
+    metrics.authpct.nearest_training_neighbours], "protocol"}`` (and ``files`` with ``out``).
     """
     check_keywords(options, EXTRACTION_OPTIONS, "memorization_report")
     train_features = compute_features(train, logits=False, **options)
     generated_features = compute_features(generated, logits=False, **options)
-    rows = nearest_training_neighbours(train_features.features, generated_features.features, samples, k)
-    names = (_names(train_features), _names(generated_features))
-    for row in rows:
-        row["generated_file"] = names[1][row["generated"]] if names[1] else None
-        for neighbour in row["neighbours"]:
-            neighbour["train_file"] = names[0][neighbour["train"]] if names[0] else None
-    report = {"authpct": authenticity(train_features.features, generated_features.features)["authpct"],
+    found = authenticity(train_features.features, generated_features.features)
+    rows = nearest_training_neighbours(train_features.features, generated_features.features, samples, k, found=found,
+                                       train_files=train_features.files, generated_files=generated_features.files)
+    report = {"authpct": found["authpct"],
               "n_train": len(train_features.features), "n_generated": len(generated_features.features),
               "suspicious": rows, "protocol": train_features.protocol}
     if out is not None:
@@ -50,10 +53,6 @@ def memorization_report(train, generated, out=None, *, samples: int = 16, k: int
         _write_grid(out / "memorization.png", train, generated, rows)
         report["files"] = [str(out / "memorization.json"), str(out / "memorization.png")]
     return report
-
-
-def _names(features):
-    return [str(f) for f in features.files] if features.files is not None else None
 
 
 def _cell(image: np.ndarray) -> np.ndarray:

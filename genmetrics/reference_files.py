@@ -4,12 +4,14 @@
   'sigma'}}`` of numpy arrays. Unpickling runs whatever callables a file names, so these are read with an
   unpickler that admits only what numpy arrays, dicts and numbers need (``numpy``'s array reconstructor,
   ``ndarray``, ``dtype`` and ``scalar``); a file naming anything else is refused before any of it runs.
-  Protocols: ``fid`` is Inception (edm2's detector is StyleGAN's TorchScript port, whose own resize is not
-  one of ours: resize recorded as "edm2-inception"), ``fd_dinov2`` DINOv2-ViT-L/14 with edm2's default
-  torch resize ("edm2").
+  Protocols: ``fid`` is Inception with resize "edm2-inception" (edm2's detector is StyleGAN3's pickled port
+  of the TF graph, which resizes inside the network with affine_grid/grid_sample: features/preprocess.py
+  ``stylegan_grid_resize``; samples scored against it need ``--resize edm2-inception``), ``fd_dinov2``
+  DINOv2-ViT-L/14 with edm2's default torch resize ("edm2").
 - ADM (openai/guided-diffusion evaluations/ reference batches, ``VIRTUAL_imagenet256_labeled.npz`` ...):
   ``mu``/``sigma`` (Inception pool) and ``mu_s``/``sigma_s`` (sFID's spatial features), with the TF graph's
-  resize ("tf"); ``arr_0`` holds the images themselves (precision/recall read them as an image input).
+  resize ("tf"); ``arr_0`` holds the images themselves: where per-image features are needed (precision/recall,
+  KID, memorization) ``inputs.open_input`` reads them as images, featurised by the call's own extractor.
 - clean-fid's and pytorch-fid's statistics ``.npz`` (``mu``, ``sigma``) are read by ``stats.load_statistics``.
 """
 from __future__ import annotations

@@ -72,6 +72,9 @@ REFERENCES: dict[str, Reference] = {r.name: r for r in (
     Reference("cifar10-train-clean", _CLEAN + "cifar10_clean_train_32.npz", None,
               "clean-fid mode clean (PIL bicubic on float images), 2048-d; CIFAR-10 train at 32x32", "clean",
               STATISTICS_NPZ, _CLEAN_SOURCE),
+    # clean-fid's legacy_tensorflow mode feeds StyleGAN's TorchScript Inception, which resizes inside itself
+    # (cleanfid/features.py resize_inside=True): strictly "edm2-inception", within float32 rounding of the
+    # sampling coordinates of "tf" (tests/test_edm2_inception.py); kept as "tf" so default samples compare.
     Reference("cifar10-train-clean-legacy-tf", _CLEAN + "cifar10_legacy_tensorflow_train_32.npz", None,
               "clean-fid mode legacy_tensorflow (TF1 bilinear), 2048-d; CIFAR-10 train at 32x32", "tf",
               STATISTICS_NPZ, _CLEAN_SOURCE),

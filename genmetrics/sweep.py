@@ -237,17 +237,15 @@ def truncation_sweep(generator, z_dim: int, ref=None, truncations=DEFAULT_TRUNCA
 
 
 def open_generator(path, z_dim: int | None = None, modes_data: str | None = None, device=DEFAULTS.device):
-    """(generator, z_dim, toy data name) for a sweep: a TorchScript file mapping z (N, ``z_dim``) to images
-    (``z_dim`` given), or a run folder / checkpoint of genmetrics train (its own z_dim and data)."""
+    """(generator, z_dim, toy data name) for a sweep: a TorchScript, torch.export (.pt2) or ONNX file mapping
+    z (N, ``z_dim``) to images (``z_dim`` given; model_files.py), or a run folder / checkpoint of genmetrics
+    train (its own z_dim and data)."""
     from .device import resolve_device
+    from .model_files import load_network
 
     device = resolve_device(device)
     if z_dim is not None:
-        try:
-            module = torch.jit.load(path, map_location=device).eval()
-        except Exception as exc:  # TorchScript raises RuntimeError, ValueError, OSError... for a bad file
-            raise GenmetricsError(f"{path}: not a TorchScript generator ({str(exc)[:160]})") from None
-        return module, z_dim, modes_data
+        return load_network(path, device, "generator"), z_dim, modes_data
     from .trainers import load_generator
 
     loaded = load_generator(path, device=str(device))

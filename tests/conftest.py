@@ -1,8 +1,23 @@
 """Shared fixtures: random FID weights (the real file cannot be downloaded here) and generated images."""
+import os
+
 import numpy as np
 import pytest
+import torch
 
 from genmetrics.testing import synthetic_images, write_image_folder, write_random_weights
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (pyproject's addopts run one worker per core), each worker and the command-line
+    subprocesses it starts get an equal share of the cores: two workers each running torch on every core
+    would oversubscribe them and run slower than one."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers > 1:
+        threads = str(max(1, (os.cpu_count() or 1) // workers))
+        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[name] = threads
+        torch.set_num_threads(int(threads))
 
 
 def pytest_addoption(parser):
@@ -26,6 +41,9 @@ def isolated_caches(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GENMETRICS_WEIGHTS_URL", "file:///nonexistent/no-network-in-tests.pth")
     # No cache unless a test asks for it: invariance tests must really recompute.
     monkeypatch.setenv("GENMETRICS_NO_CACHE", "1")
+    # --backend auto means torch here, so every test runs the path it was written for (and no test pays for an
+    # ONNX export); tests/test_onnx_backend.py asks for onnxruntime, and for auto without this variable.
+    monkeypatch.setenv("GENMETRICS_BACKEND", "torch")
     monkeypatch.setenv("GENMETRICS_CACHE", str(tmp_path_factory.mktemp("cache")))
 
 

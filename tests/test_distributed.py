@@ -98,3 +98,14 @@ def test_sampling_and_sweeps_shard_the_seeds(tmp_path, real_dir, weights):
     for single, sharded in zip(*rows[:2]):
         assert sharded["fid"] == pytest.approx(single["fid"], rel=1e-10)  # float64 sums in another order
         assert sharded["inception_score"] == single["inception_score"]  # same logits in the same order
+
+
+def test_a_launcher_without_rank_is_waited_for(monkeypatch):
+    """Lightning's DDP children get WORLD_SIZE but no RANK and form the group themselves, after the model (and
+    its streaming metric's reference) is built: until then genmetrics works alone instead of failing in
+    init_process_group (seen with examples/lightning_fid.py --devices 2)."""
+    from genmetrics import distributed
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.delenv("RANK", raising=False)
+    assert not distributed.active() and distributed.world_size() == 1

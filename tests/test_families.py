@@ -37,6 +37,10 @@ def test_resumed_run_equals_uninterrupted_and_samples(tmp_path, model):
     split = train(None, None, tmp_path / "split", resume=True, progress=False)
     assert_same_weights(states(tmp_path / "whole"), states(tmp_path / "split"))
     assert states(tmp_path / "whole")["family_state"] == states(tmp_path / "split")["family_state"]
+    averages = [states(tmp_path / name).get("generator_ema") for name in ("whole", "split")]
+    assert (averages[0] is not None) == (model == "progan")  # progan samples from G's moving average
+    for key in averages[0] or {}:  # the same tolerance as assert_same_weights
+        torch.testing.assert_close(averages[0][key], averages[1][key], rtol=0, atol=1e-6, msg=key)
     logs = [[json.loads(line) for line in (tmp_path / name / "metrics.jsonl").read_text().splitlines()]
             for name in ("whole", "split")]
     assert [r.get("losses") for r in logs[0]] == [r.get("losses") for r in logs[1]]
@@ -256,10 +260,12 @@ def test_progan_grows_from_4x4_with_fade_ins():
 
     from genmetrics.trainers.progan import level_at
 
-    config = SimpleNamespace(image_size=16, steps=10, batch_size=4, phase_images=None)  # 5 phases of 2 steps
+    config = SimpleNamespace(image_size=16, native_size=0, steps=10, batch_size=4, phase_images=None)  # 5 phases
     assert [level_at(s, config) for s in range(10)] == [0, 0, 0, 0.5, 1, 1, 1, 1.5, 2, 2]
-    fixed = SimpleNamespace(image_size=16, steps=100, batch_size=4, phase_images=8)  # 2 steps a phase, then 16 px
+    fixed = SimpleNamespace(image_size=16, native_size=0, steps=100, batch_size=4, phase_images=8)  # 2 steps a phase
     assert level_at(3, fixed) == 0.5 and level_at(99, fixed) == 2
+    native = SimpleNamespace(image_size=32, native_size=8, steps=6, batch_size=4, phase_images=None)  # 4 -> 8 only
+    assert [level_at(s, native) for s in range(6)] == [0, 0, 0, 0.5, 1, 1]
 
 
 def test_progan_fade_in_is_continuous_and_reals_match_the_level():
@@ -267,7 +273,7 @@ def test_progan_fade_in_is_continuous_and_reals_match_the_level():
     from genmetrics.trainers.loop import TrainingState
     from genmetrics.trainers.progan import minibatch_stddev, process_reals
 
-    config, data, _ = prepare("progan", "digits", "unused", **tiny("progan", steps=10))
+    config, data, _ = prepare("progan", "digits", "unused", **tiny("progan", steps=10, native_size=0))  # grow to 16
     state = TrainingState(config, data, torch.device("cpu"))
     z = torch.randn(4, config.z_dim)
     with torch.no_grad():
@@ -294,7 +300,11 @@ def test_progan_equalised_learning_rate_and_sizes(tmp_path):
     layer = EqualConv(256, 64, 3)
     assert layer.weight.std().item() == pytest.approx(1.0, abs=0.02)  # N(0, 1) storage
     assert layer.scale == pytest.approx(np.sqrt(2 / (256 * 9)))       # He's constant at run time
-    with pytest.raises(GenmetricsError, match="4x4 by doubling"):
-        train("progan", "digits", tmp_path / "r", steps=1, progress=False, **tiny("progan", image_size=28))
+    with pytest.raises(GenmetricsError, match="4x4 by doubling.*--image-size"):
+        train("progan", "digits", tmp_path / "r", steps=1, progress=False, **tiny("progan", image_size=28,
+                                                                                 native_size=0))
+    with pytest.raises(GenmetricsError, match="4x4 by doubling.*native_size"):
+        train("progan", "digits", tmp_path / "n", steps=1, progress=False, **tiny("progan", image_size=28,
+                                                                                 native_size=12))
     with pytest.raises(GenmetricsError, match="image data"):
         train("progan", "ring8", tmp_path / "t", steps=1, progress=False, **tiny("progan", kind="toy"))

@@ -9,7 +9,9 @@ from click.testing import CliRunner
 
 from genmetrics import GenmetricsError
 from genmetrics.cli import cli
-from genmetrics.metrics.modes import GRID25, RING8, mode_coverage, reverse_kl_to_uniform
+from genmetrics.metrics.modes import (DEFAULT_SAMPLES, GRID25, HIGH_QUALITY_STDS, RING8, mode_coverage,
+                                      reverse_kl_to_uniform)
+from genmetrics.trainers.data import open_training_data
 
 
 def at_modes(mixture, per_mode, modes=None):
@@ -17,13 +19,44 @@ def at_modes(mixture, per_mode, modes=None):
     return np.concatenate([np.repeat(mixture.means_array()[[k]], per_mode, axis=0) for k in modes])
 
 
-def test_ring8_geometry():
-    # PacGAN 2DRing config: radius 1, 8 equally spaced means, std 0.01.
-    means = RING8.means_array()
-    assert means.shape == (8, 2) and RING8.std == 0.01
-    assert np.allclose(np.linalg.norm(means, axis=1), 1.0, atol=1e-15)
-    assert GRID25.n_modes == 25 and GRID25.std == 0.05
-    assert sorted(set(GRID25.means_array()[:, 0])) == [-4, -2, 0, 2, 4]
+def test_toy_data_definitions():
+    # Fixed by PacGAN's synthetic_data_experiments (2DRing / 2DGrid config.py) and VEEGAN Section 5.1:
+    # ring8 = 8 means (cos 2 pi k / 8, sin 2 pi k / 8), radius 1, std 0.01; grid25 = {-4, -2, 0, 2, 4}^2
+    # (step 2), std 0.05; high quality within 3 std; 2,500 samples per evaluation. Exact equality: the
+    # means are computed by the same cos/sin calls (ring) or are small integers (grid).
+    k = np.arange(8)
+    assert np.array_equal(RING8.means_array(), np.stack([np.cos(2 * np.pi * k / 8), np.sin(2 * np.pi * k / 8)], 1))
+    assert np.allclose(np.linalg.norm(RING8.means_array(), axis=1), 1.0, atol=1e-15)
+    assert (RING8.n_modes, RING8.std) == (8, 0.01)
+    grid = sorted(map(tuple, GRID25.means_array().tolist()))
+    assert grid == [(float(x), float(y)) for x in (-4, -2, 0, 2, 4) for y in (-4, -2, 0, 2, 4)]
+    assert (GRID25.n_modes, GRID25.std) == (25, 0.05)
+    assert HIGH_QUALITY_STDS == 3.0 and DEFAULT_SAMPLES == 2500
+
+
+@pytest.mark.parametrize("mixture", [RING8, GRID25], ids=["ring8", "grid25"])
+def test_high_quality_radius_is_three_stds_of_each_mode(mixture):
+    # Every mode, four directions: 2.99 std away is high quality and assigned to that mode, 3.01 is not.
+    directions = np.array([[1.0, 0.0], [0.0, 1.0], [-0.6, 0.8], [0.6, -0.8]])
+    means = mixture.means_array()
+    inside = (means[:, None, :] + 2.99 * mixture.std * directions[None]).reshape(-1, 2)
+    outside = (means[:, None, :] + 3.01 * mixture.std * directions[None]).reshape(-1, 2)
+    result = mode_coverage(inside, mixture.name)
+    assert result.counts == [4] * mixture.n_modes and result.high_quality == 1.0
+    assert mode_coverage(outside, mixture.name).high_quality == 0.0
+
+
+def test_training_batches_follow_the_definitions():
+    # The trainers' batches are draws of the same mixtures: labels are the mode, and the offsets from the
+    # mode have mean 0 and the mixture's std per axis. 10,000 offsets per axis: the sample std's relative
+    # standard error is 1/sqrt(2 * 10,000) = 0.7%, so 3.5% is 5 SE; the mean's is std / 100, so 0.05 std.
+    for name, mixture in (("ring8", RING8), ("grid25", GRID25)):
+        data = open_training_data(name)
+        points, labels = data.batch(seed=0, index=0, size=10000)
+        offsets = points.double().numpy() - mixture.means_array()[labels.numpy()]
+        assert np.allclose(offsets.std(axis=0), mixture.std, rtol=0.035)
+        assert np.abs(offsets.mean(axis=0)).max() < 0.05 * mixture.std
+        assert len(np.unique(labels.numpy())) == mixture.n_modes
 
 
 def test_every_mode_exactly_balanced():

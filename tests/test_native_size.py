@@ -71,3 +71,67 @@ def test_native_size_zero_trains_at_the_image_size_and_bad_values_are_refused():
             prepare("dcgan", "digits", "unused", native_size=bad, **SMALL)
     with pytest.raises(GenmetricsError, match="native_size 8.*for image data"):
         prepare("gan", "ring8", "unused", native_size=8)
+
+
+def test_progan_grows_to_the_native_size_and_every_sample_is_an_upsampled_8x8_image():
+    from genmetrics.trainers.progan import process_reals
+
+    config = prepare("progan", "digits", "unused", **SMALL)[0]
+    generator, discriminator = build_generator(config).eval(), build_discriminator(config).eval()
+    assert len(generator.to_rgb) == 2  # 4x4 and 8x8: no layers for 16 or 32
+    # The span of 4x4 images rendered as G renders them at level 0: nearest to 8x8, then bilinear to 32x32.
+    coarse = F.interpolate(torch.eye(16, dtype=torch.float64).view(-1, 1, 4, 4), size=8, mode="nearest")
+    coarse = F.interpolate(coarse, size=32, mode="bilinear", align_corners=False).view(16, -1).T
+    z = torch.randn(8, config.z_dim, generator=torch.Generator().manual_seed(0))
+    real = load_digits(32)[0][:8].float() / 127.5 - 1
+    for level in (0.0, 0.5, 1.0):
+        generator.level.fill_(level)
+        with torch.no_grad():
+            images = generator(z)
+        assert images.shape == (8, 1, 32, 32)
+        # float64 least squares of float32 images: residuals at round-off (1e-5), as for dcgan above.
+        assert residual_outside(images, upsampling_matrix(8, 32)) < 1e-5
+        assert (residual_outside(images, coarse) < 1e-5) == (level == 0.0)  # 4x4 content only at level 0
+        # The reals D sees are rendered the same way: 4x4 averages at level 0 (round-off only), the digits as
+        # they are from the 8x8 fade-in on (their uint8 rounding, 0.063 on [0, 1] above, twice that on [-1, 1]).
+        shown = process_reals(real, level, config.native_size)
+        assert residual_outside(shown, upsampling_matrix(8, 32)) < (1e-5 if level == 0 else 0.126)
+        assert (residual_outside(shown, coarse) < 1e-5) == (level == 0.0)
+    assert torch.equal(process_reals(real, 1.0, 8), real)
+    # D area-averages to 8x8 first: brightness moved within 4x4 blocks does not change its output.
+    discriminator.level.fill_(1.0)
+    x = torch.rand(4, 1, 32, 32, generator=torch.Generator().manual_seed(1))
+    within_blocks = x.clone()
+    within_blocks[..., ::4, :] += 0.3
+    within_blocks[..., 1::4, :] -= 0.3
+    with torch.no_grad():
+        out = discriminator(x)
+        scale = out.abs().max()  # float32 round-off relative to the output's scale: 1e-5
+        assert (discriminator(within_blocks) - out).abs().max() < 1e-5 * scale
+        assert (discriminator(x.flip(-1)) - out).abs().max() > 1e-2 * scale
+
+
+@pytest.mark.parametrize("model", ["ebgan", "began"])
+def test_autoencoder_discriminators_work_at_native_size(model):
+    from genmetrics.trainers.autoencoder import reconstruction_error
+
+    config = prepare(model, "digits", "unused", ae_code=8, **SMALL)[0]
+    autoencoder = build_discriminator(config).eval()
+    x = torch.rand(4, 1, 32, 32, generator=torch.Generator().manual_seed(2)) * 2 - 1
+    within_blocks = x.clone()
+    within_blocks[..., ::4, :] += 0.3
+    within_blocks[..., 1::4, :] -= 0.3
+    with torch.no_grad():
+        assert autoencoder(x).shape == (4, 1, 8, 8)  # it reconstructs the 8x8 area average
+        energy = reconstruction_error(autoencoder, x, 2)
+        # The energy is the per-pixel mean over the 8x8 image (64 values), not over 32x32.
+        expected = (autoencoder(x) - F.adaptive_avg_pool2d(x, 8)).pow(2).flatten(1).mean(1)
+        torch.testing.assert_close(energy, expected, rtol=0, atol=1e-7)  # the same ops: round-off
+        # float32 round-off of the block averages (1e-6 relative to energies of order 0.1-1).
+        torch.testing.assert_close(reconstruction_error(autoencoder, within_blocks, 2), energy, rtol=1e-5, atol=1e-6)
+        # ... while what it reconstructs depends on the 8x8 image (relative to the small outputs of N(0, 0.02)
+        # weights, whose energy is about the mean square of the input: a flip alone would not change it).
+        out = autoencoder(x)
+        scale = out.abs().max()
+        assert (autoencoder(within_blocks) - out).abs().max() < 1e-5 * scale
+        assert (autoencoder(x.flip(-1)) - out).abs().max() > 1e-2 * scale

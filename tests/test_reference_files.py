@@ -87,3 +87,27 @@ def test_eval_reads_each_metric_from_a_reference_file(tmp_path):
     assert result["fd_dinov2"] == pytest.approx(expected, rel=1e-9)  # float64 both sides, other summation order
     with pytest.raises(GenmetricsError, match="resize=edm2 .* resize=dgm-eval"):
         evaluate(tmp_path / "ref.pkl", tmp_path / "dgm-eval.npz", "fd_dinov2")
+
+
+def test_adm_reference_images_serve_per_image_metrics(tmp_path):
+    """An ADM reference batch's arr_0 (uint8 NHWC) is the real set wherever statistics do not suffice."""
+    from genmetrics.metrics.evaluate import evaluate
+    from genmetrics.testing import synthetic_images
+
+    images = synthetic_images(12, size=16, seed=5)
+    mu, sigma = gaussian(128, 6)  # the digits extractor's 128-d space: only for the file's layout here
+    mu_s, sigma_s = gaussian(5, 7)
+    np.savez(tmp_path / "VIRTUAL_ref.npz", arr_0=images, mu=mu, sigma=sigma, mu_s=mu_s, sigma_s=sigma_s)
+    generated = np.concatenate([images[[3]], synthetic_images(9, size=16, seed=8, contrast=0.5)])
+    options = dict(extractor="digits", progress=False, cache=False, memorization_samples=1)
+    from_file = evaluate(tmp_path / "VIRTUAL_ref.npz", generated, "precision,recall,authpct", **options)
+    from_array = evaluate(images, generated, "precision,recall,authpct", **options)
+    assert {k: from_file[k] for k in ("precision", "recall", "authpct")} == \
+        {k: from_array[k] for k in ("precision", "recall", "authpct")}  # the same images, the same features
+    assert from_file["n1"] == 12 and from_file["memorization"][0]["neighbours"][0]["train"] == 3
+    report = genmetrics.memorization_report(tmp_path / "VIRTUAL_ref.npz", generated, tmp_path / "mem", samples=1, k=1,
+                                            extractor="digits", progress=False, cache=False)
+    assert report["suspicious"][0]["neighbours"][0]["train"] == 3 and (tmp_path / "mem" / "memorization.png").is_file()
+    np.savez(tmp_path / "stats_only.npz", mu=mu, sigma=sigma, mu_s=mu_s, sigma_s=sigma_s)
+    with pytest.raises(GenmetricsError, match="holds only statistics"):
+        evaluate(tmp_path / "stats_only.npz", generated, "precision", extractor="digits", progress=False)

@@ -88,6 +88,19 @@ def test_every_model_trains_on_digits(tmp_path, model):
     assert set(payload["rng"]) >= {"torch", "numpy", "python", "data"}
 
 
+def test_toy_runs_use_one_thread_and_restore_the_count(tmp_path):
+    # loop.TOY_THREADS: one intra-op thread while a toy run trains on the CPU, the caller's count after.
+    seen = []
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        train("gan", "ring8", tmp_path / "run", steps=2, progress=False, callback=lambda run: seen.append(
+            torch.get_num_threads()), **tiny("toy", "gan"))
+        assert seen == [1, 1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("model", TOY_MODELS)
 def test_every_model_trains_on_toy_data(tmp_path, model):
     train(model, "ring8", tmp_path / "run", steps=2, progress=False, **tiny("toy", model))

@@ -15,12 +15,13 @@ import warnings
 import click
 
 from .. import __version__, distributed
-from ..defaults import (DEFAULTS, EXTRACTION_OPTIONS, EXTRACTOR_INPUTS, FEATURE_DIMS, KID_KERNELS, PRECISIONS,
+from ..defaults import (BACKENDS, DEFAULTS, EXTRACTION_OPTIONS, EXTRACTOR_INPUTS, FEATURE_DIMS, KID_KERNELS, PRECISIONS,
                         RESIZE_MODES, Options, option_help)
 from ..errors import GenmetricsError
 
 # Option types that the field's Python type does not say (choices, paths).
 _CHOICES = {"resize": click.Choice(RESIZE_MODES), "precision": click.Choice(PRECISIONS),
+            "backend": click.Choice(BACKENDS),
             "extractor_input": click.Choice(EXTRACTOR_INPUTS), "kid_kernel": click.Choice(KID_KERNELS),
             "dims": click.Choice([str(d) for d in FEATURE_DIMS])}
 _PATHS = {"weights", "extractor_weights"}
@@ -66,7 +67,7 @@ extraction_options = stack(
     option("skip_bad"),
     click.option("--no-cache", is_flag=True,
                  help="Neither read nor write the content-keyed cache of statistics and features."),
-    option("precision"), option("hash_content"), json_option, quiet_option)
+    option("precision"), option("backend"), option("hash_content"), json_option, quiet_option)
 
 # Which features are computed.
 dims_option = stack(option("dims"), option("extractor"), option("extractor_size"), option("extractor_weights"),

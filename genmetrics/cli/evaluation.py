@@ -156,6 +156,8 @@ def run_evaluate(path1, path2, metrics, as_json, kwargs):
 @click.option("--metrics", default=",".join(registry.default_metric_names("eval")), show_default=True,
               help=registry.choices_help("eval"))
 @metric_options
+@option("memorization_samples")
+@option("memorization_neighbours")
 @friendly_errors
 def eval_command(path1, path2, metrics, as_json, **kwargs):
     """Several metrics of PATH2 (generated) against PATH1 (real) from one feature pass per input.
@@ -166,6 +168,7 @@ def eval_command(path1, path2, metrics, as_json, **kwargs):
       genmetrics eval real/ fake/ --metrics fid,kid --json
       genmetrics eval real/ fake/ --metrics fid,precision,recall --bootstrap 200
       genmetrics eval digits_test.npz samples.npz --extractor digits --metrics fid,kid,is,class_coverage
+      genmetrics eval train/ fake/ --metrics authpct --json     + "memorization": the most copy-like samples
 
     Precision/recall (k=3, Kynkaanniemi et al. 2019) and density/coverage (k=5, Naeem et al. 2020) use
     the Inception pool features; KID (Binkowski et al. 2018) the same features.

@@ -170,7 +170,7 @@ def sample_command(run, n, output, force, sample_seed, sample_batch_size, trunca
               help="resample: BigGAN paper (|z| > t redrawn); scale: TF-Hub BigGAN (t * truncnorm(-2, 2)); "
                    "psi: StyleGAN (w_avg + psi (w - w_avg); scales z for plain generators).")
 @option("sample_seed", "--seed", help="Latents; the same at every level.")
-@click.option("--z-dim", type=int, default=None, help="Latent size of a TorchScript GENERATOR.")
+@click.option("--z-dim", type=int, default=None, help="Latent size of a GENERATOR file (TorchScript, .pt2 or .onnx).")
 @click.option("--modes-data", type=click.Choice(["ring8", "grid25"]), default=None,
               help="Toy data set for --metrics modes [default: the run's data].")
 @option("splits")
@@ -184,8 +184,8 @@ def sweep_command(generator, ref, truncations, sweep_n, sweep_metrics, method, s
                   splits, sample_batch_size, output, force, as_json, **kwargs):
     """Metrics of GENERATOR's samples against truncation level: the quality/diversity curve.
 
-    GENERATOR is a run folder or checkpoint of genmetrics train, or a TorchScript file mapping z (N, Z)
-    to images in [-1, 1] (or uint8) with --z-dim Z. Every level uses the same latents but for the
+    GENERATOR is a run folder or checkpoint of genmetrics train, or a TorchScript, torch.export (.pt2) or
+    ONNX (.onnx) file mapping z (N, Z) to images in [-1, 1] (or uint8) with --z-dim Z. Every level uses the same latents but for the
     truncation (common random numbers), so the curve is smooth. --batch-size is the feature network's
     batch, --sample-batch-size the generator's; neither changes the numbers.
 

@@ -37,6 +37,9 @@ from .decode import array_image, channel_axis, image_axis, is_image_dtype, pil_t
 from .folder import IMAGE_EXTENSIONS, image_files, not_regular, skipped_phrase
 
 IMAGE_ARRAY_KEYS = ("images", "samples", "x", "arr_0")  # tried in this order in a multi-array .npz
+# An ADM reference batch (openai/guided-diffusion evaluations/README.md) holds its images as arr_0 (uint8 NHWC)
+# beside their statistics: read as images, it gives arr_0.
+ADM_IMAGES = {"arr_0", "mu_s"}
 
 
 class BadImage(Exception):
@@ -263,7 +266,7 @@ def load_array_file(path: Path, mmap: bool = True) -> np.ndarray:
             return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.keys())
-            if "mu" in keys and "sigma" in keys:
+            if "mu" in keys and "sigma" in keys and not ADM_IMAGES <= set(keys):
                 raise GenmetricsError(f"{path} holds statistics (mu, sigma), not images: it can be "
                                       f"used where statistics are accepted (e.g. genmetrics fid)")
             key = keys[0] if len(keys) == 1 else next((k for k in IMAGE_ARRAY_KEYS if k in keys), None)

@@ -28,7 +28,7 @@ def feature_stream(images, *, dims: int = DEFAULTS.dims, logits: bool | None = F
                    skip_bad: bool = False, progress: bool = True, desc: str = "features",
                    extractor: str = DEFAULTS.extractor, extractor_size: int | None = None,
                    extractor_weights=None, extractor_input: str = DEFAULTS.extractor_input,
-                   precision: str = DEFAULTS.precision) -> FeatureStream:
+                   precision: str = DEFAULTS.precision, backend: str = DEFAULTS.backend) -> FeatureStream:
     """A ``FeatureStream`` over ``images`` with the given options (every public call goes through here).
 
     ``logits``: True to require the IS logits, None for "if the extractor has them", False for none.
@@ -36,7 +36,7 @@ def feature_stream(images, *, dims: int = DEFAULTS.dims, logits: bool | None = F
     images = open_images(images)  # a missing or unreadable input fails before the weights are fetched
     loaded = load_extractor(extractor, resize=resize, weights=weights, device=device, size=extractor_size,
                             extractor_weights=extractor_weights, extractor_input=extractor_input,
-                            precision=precision, progress=progress)
+                            precision=precision, progress=progress, backend=backend)
     outputs, key = loaded.select(dims, logits)
     stream = FeatureStream(images, loaded, outputs, batch_size=batch_size, workers=workers,
                            skip_bad=skip_bad, progress=progress, desc=desc)

@@ -9,6 +9,15 @@ workers) and ``on_device`` runs per batch where the network runs.
                (torch_fidelity/interpolate_compat_tensorflow.py, feature_extractor_inceptionv3.py).
   pytorch-fid  ``x / 255``, ``F.interpolate(bilinear, align_corners=False)``, ``2x - 1``
                (pytorch_fid/inception.py InceptionV3.forward with resize_input and normalize_input).
+  edm2-inception
+               The Inception detector of NVlabs' StyleGAN2-ADA, StyleGAN3, EDM and EDM2 (edm2
+               calculate_metrics.py InceptionV3Detector loads StyleGAN3's ``metrics/inception-2015-12-05.pkl``
+               and hands it uint8 NCHW images of any size): the same TF1 bilinear mapping as ``tf``, computed
+               as that network does, with ``F.affine_grid`` / ``F.grid_sample`` (bilinear, border padding,
+               align_corners=False) on float32 values, always (also at 299 px), then ``(x - 128) / 128``.
+               It differs from ``tf`` by float32 rounding of the sampling coordinates only (see
+               ``stylegan_grid_resize``); named apart so that edm2's reference statistics are compared with
+               features made the way edm2 made them.
   clean        clean-fid's "clean" mode: PIL bicubic resize of each channel as a float image (no
                quantisation), clipped to [0, 255], then ``(x - 128) / 128`` (cleanfid/resize.py
                make_resizer("PIL", False, "bicubic"), cleanfid/inception_torchscript.py).
@@ -65,6 +74,24 @@ def tf_bilinear_resize(x: torch.Tensor, size: int) -> torch.Tensor:
     across = right.sub_(left).mul_(dx).add_(left)
     top, bottom = across.index_select(2, y_lo), across.index_select(2, y_hi)
     return bottom.sub_(top).mul_(dy.view(1, 1, size, 1)).add_(top)
+
+
+def stylegan_grid_resize(x: torch.Tensor, size: int) -> torch.Tensor:
+    """The resize inside StyleGAN3's TorchScript/pickled Inception (used by edm2 for FID), in float32.
+
+    An identity affine grid whose translation is shifted by ``1/in - 1/size`` (computed in float32, as the
+    network computes it from its input's width and height) makes ``grid_sample`` with align_corners=False
+    read output pixel j at input coordinate ``j * in / size``: TF1 ``resize_bilinear``'s mapping (no
+    half-pixel centres), with coordinates past the last pixel clamped to it (border padding).
+    """
+    n, c, in_h, in_w = x.shape
+    one = torch.ones((), dtype=torch.float32, device=x.device)
+    theta = torch.zeros(n, 2, 3, dtype=torch.float32, device=x.device)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1
+    theta[:, 0, 2] = one / in_w - one / size
+    theta[:, 1, 2] = one / in_h - one / size
+    grid = F.affine_grid(theta, [n, c, size, size], align_corners=False)
+    return F.grid_sample(x.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
 def _pil_bicubic_float(image: np.ndarray, size: int) -> np.ndarray:
@@ -139,6 +166,8 @@ class Protocol:
             x = x * 255  # back to the 0..255 scale the other normalisations start from
         elif self.name in ("tf", "torch-fidelity") and x.shape[-2:] != (self.size, self.size):
             x = tf_bilinear_resize(x, self.size)
+        elif self.name == "edm2-inception":  # always, as the detector does (at 299 px it is nearly the identity)
+            x = stylegan_grid_resize(x, self.size)
         elif self.name == "edm2":  # always, as edm2 does (at the input size it is the identity)
             x = F.interpolate(x, size=(self.size, self.size), mode="bicubic", antialias=True)
         if self.normalize == "inception":

@@ -13,7 +13,8 @@
   digits            a LeNet-5-like classifier of the bundled digits (features/digits.py): 128-d features and
                     10 logits, grey at 32 px; its weights ship with the package (SHA-256 pinned)
   stacked-digits    the same classifier on each RGB channel: 384-d features and 1,000 logits (stacked digits)
-  torchscript:PATH  any TorchScript module mapping an image batch to (N, D) features; its input is
+  torchscript:PATH  any network saved as TorchScript, torch.export (.pt2) or ONNX (.onnx) mapping an image
+                    batch to (N, D) features (genmetrics/model_files.py); its input is
                     [0, 1] floats (or uint8 with ``extractor_input="uint8"``) at ``size`` pixels
 
 ``register_extractor(name, build, size=..., normalize=...)`` adds one from Python: ``build(device,
@@ -31,7 +32,7 @@ import torch
 
 from ..defaults import DEFAULTS, FEATURE_DIMS, PRECISIONS
 from ..errors import GenmetricsError
-from . import digits
+from . import digits, onnx_backend
 from .inception import FIDInceptionV3, INPUT_SIZE
 from .preprocess import NORMALIZATIONS, Protocol
 from .vit import CLIP, DINOV2, build_clip, build_dinov2, clip_weights, dinov2_weights
@@ -56,6 +57,8 @@ class Extractor:
     weights_sha256: str | None
     outputs: tuple[str, ...] = ("features",)
     precision: str = "fp32"
+    backend: str = "torch"  # what runs the network: torch or onnxruntime (features/onnx_backend.py)
+    backend_note: str | None = None  # why an extractor asked for onnxruntime runs under torch
 
     def select(self, dims: int, logits: bool | None) -> tuple[frozenset, str]:
         """The outputs to compute and the key of the feature output, for ``dims`` and ``logits``."""
@@ -74,7 +77,9 @@ class Extractor:
     @property
     def protocol_record(self) -> dict:
         record = {"extractor": self.name, "resize": self.protocol.name, "input_size": self.protocol.size,
-                  "weights_sha256": self.weights_sha256, "precision": self.precision}
+                  "weights_sha256": self.weights_sha256, "precision": self.precision, "backend": self.backend}
+        if self.backend_note:
+            record["backend_note"] = self.backend_note
         if self.name == "inception":
             record["weights_canonical"] = is_canonical(self.weights_sha256)
         return record
@@ -152,11 +157,10 @@ def _build_vgg16(device: torch.device, path: Path):
 
 
 def _build_torchscript(device: torch.device, path: Path):
-    try:
-        return torch.jit.load(str(path), map_location=device).eval()
-    except Exception as exc:
-        raise GenmetricsError(f"{path}: not a TorchScript file ({str(exc)[:200]}); save one with "
-                              f"torch.jit.script(model).save(path)") from None
+    """``--extractor torchscript:PATH``: a TorchScript, torch.export (.pt2) or ONNX file (model_files.py)."""
+    from ..model_files import load_network
+
+    return load_network(path, device, "feature extractor")
 
 
 def _as_float64(model, name: str):
@@ -223,16 +227,19 @@ def extractor_names() -> list[str]:
 def load_extractor(name: str = DEFAULTS.extractor, *, resize: str = DEFAULTS.resize, weights=None,
                    device=DEFAULTS.device,
                    size: int | None = None, extractor_weights=None, extractor_input: str = DEFAULTS.extractor_input,
-                   precision: str = DEFAULTS.precision, progress: bool = True) -> Extractor:
+                   precision: str = DEFAULTS.precision, progress: bool = True,
+                   backend: str = DEFAULTS.backend) -> Extractor:
     """Load (once per process) the extractor ``name`` on ``device`` under the ``resize`` protocol.
 
-    ``weights`` are the Inception weights; ``extractor_weights`` those of another extractor.
+    ``weights`` are the Inception weights; ``extractor_weights`` those of another extractor; ``backend``
+    "torch", "onnxruntime" or "auto" (onnxruntime on the CPU when installed; features/onnx_backend.py).
     """
     from ..device import resolve_device
 
     device = resolve_device(device)
     if precision not in PRECISIONS:
         raise GenmetricsError(f"--precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    backend = onnx_backend.choose_backend(backend, device, precision)
     if precision == "tf32" and device.type != "cuda":
         raise GenmetricsError("--precision tf32 is a CUDA GPU mode (TensorFloat-32); on CPU use fp32 or bf16")
     if name == "inception":
@@ -260,14 +267,35 @@ def load_extractor(name: str = DEFAULTS.extractor, *, resize: str = DEFAULTS.res
     else:
         raise GenmetricsError(f"unknown extractor {name!r}; choose one of {', '.join(extractor_names())}")
     sha = sha256_of(path) if path is not None else None
-    key = (name, sha, str(device), precision == "fp64")
+    key = (name, sha, str(device), precision == "fp64", backend)
+    if backend == "onnxruntime" and name != "inception":  # the graph is traced at the protocol's input
+        key += (protocol.name, protocol.size)
     if key not in _models:
-        if name == "inception":
-            _models[key] = build(device, path, precision == "fp64")
-        else:
-            model = _as_float64(build(device, path), name) if precision == "fp64" else build(device, path)
-            _models[key] = _features_and_logits(model) if "logits" in outputs else _single_output(model)
-    return Extractor(name, _models[key], device, protocol, path, sha, outputs, precision)
+        _models[key] = _build(name, build, device, path, sha, precision, outputs, protocol, backend)
+    model, backend, note = _models[key]
+    return Extractor(name, model, device, protocol, path, sha, outputs, precision, backend, note)
+
+
+def _build(name, build, device, path, sha, precision, outputs, protocol, backend) -> tuple:
+    """(the ``model(x, outputs) -> dict`` callable, the backend that runs it, and why onnxruntime was asked
+    for but torch runs, or None)."""
+    if name == "inception":
+        net = build(device, path, precision == "fp64")
+        if backend == "onnxruntime":
+            return onnx_backend.InceptionOnnx(net, {"extractor": name, "weights_sha256": sha}), backend, None
+        return net, backend, None
+    model = build(device, path)
+    if getattr(model, "backend", None) == "onnxruntime":  # an ONNX file: onnxruntime runs it whatever is asked
+        if precision == "fp64":
+            raise GenmetricsError(f"--precision fp64: {path} is an ONNX graph, which runs as it was exported")
+        backend = "onnxruntime"
+    elif precision == "fp64":
+        model = _as_float64(model, name)
+    note = None
+    if backend == "onnxruntime" and getattr(model, "backend", None) != "onnxruntime":
+        model, note = onnx_backend.exported_extractor(model, name, sha, protocol)
+    return (_features_and_logits(model) if "logits" in outputs else _single_output(model)), \
+        "torch" if note else backend, note
 
 
 __all__ = ["Extractor", "INPUT_SIZE", "extractor_names", "load_extractor", "register_extractor"]

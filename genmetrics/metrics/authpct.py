@@ -11,13 +11,15 @@ but higher is better for the question it answers.
 
 The number is not the evidence: ``nearest_training_neighbours`` lists, for the generated samples with the
 smallest ratio d1 / d2 (the most copy-like), their closest training images, so a user can look at them
-(``genmetrics.memorization_report`` writes them as a PNG grid and JSON).
+(``genmetrics.memorization_report`` writes them as a PNG grid and JSON; ``genmetrics eval --metrics authpct``
+reports them as ``memorization`` in its result).
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
+from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
 from .registry import GENERATED_FEATURES, REFERENCE_FEATURES, TRAIN_KEEPS_STATISTICS, Key, register_metric
 
@@ -60,24 +62,48 @@ def authenticity(train_features, generated_features) -> dict:
             "nearest": nearest.numpy(), "authentic": authentic.numpy()}
 
 
-def nearest_training_neighbours(train_features, generated_features, samples: int = 16, k: int = 4) -> list[dict]:
+def nearest_training_neighbours(train_features, generated_features, samples: int = DEFAULTS.memorization_samples,
+                                k: int = DEFAULTS.memorization_neighbours, *, train_files=None, generated_files=None,
+                                found: dict | None = None) -> list[dict]:
     """The ``samples`` most copy-like generated samples (smallest d1 / d2) and their ``k`` nearest training
-    samples: ``[{"generated": i, "ratio": d1/d2, "neighbours": [{"train": j, "distance": d}, ...]}, ...]``."""
-    found = authenticity(train_features, generated_features)
-    ratio = found["d1"] / np.maximum(found["d2"], np.finfo(np.float32).tiny)
+    samples: ``[{"generated": i, "generated_file": name or None, "ratio": d1/d2, "authentic": bool,
+    "neighbours": [{"train": j, "train_file": name or None, "distance": d}, ...]}, ...]``, most copy-like
+    first, neighbours nearest first. ``train_files``/``generated_files``: the inputs' file names, when they
+    are files. ``found``: ``authenticity``'s result on the same features, if already computed."""
+    if samples < 0 or k < 1:
+        raise GenmetricsError(f"memorization: samples must be >= 0 and neighbours >= 1, got {samples} and {k}")
+    found = authenticity(train_features, generated_features) if found is None else found
+    # float64: d1 / (a d2 of 0, floored at float32 tiny) stays finite (JSON has no inf)
+    ratio = found["d1"].astype(np.float64) / np.maximum(found["d2"], np.finfo(np.float32).tiny)
     order = np.argsort(ratio, kind="stable")[:samples]
     train, generated = _as_tensor(train_features, "training"), _as_tensor(generated_features, "generated")
-    distances, indices = _nearest(generated[torch.as_tensor(order)], train, min(k, len(train)))
-    return [{"generated": int(i), "ratio": float(ratio[i]), "authentic": bool(found["authentic"][i]),
-             "neighbours": [{"train": int(j), "distance": float(d)} for j, d in zip(row_i, row_d)]}
+    with torch.no_grad():
+        distances, indices = _nearest(generated[torch.as_tensor(order)], train, min(k, len(train)))
+
+    def name(files, i):
+        return str(files[i]) if files else None  # a cached array input has files == []
+
+    return [{"generated": int(i), "generated_file": name(generated_files, i), "ratio": float(ratio[i]),
+             "authentic": bool(found["authentic"][i]),
+             "neighbours": [{"train": int(j), "train_file": name(train_files, j), "distance": float(d)}
+                            for j, d in zip(row_i, row_d)]}
             for i, row_i, row_d in zip(order, indices.tolist(), distances.tolist())]
 
 
 def _authpct_of(inputs) -> dict:
-    return {"authpct": authenticity(inputs.reference_features, inputs.generated_features)["authpct"]}
+    """AuthPct, and the nearest-neighbour list that ``genmetrics eval`` reports beside it (``memorization``)."""
+    train, generated = inputs.reference_features, inputs.generated_features
+    found = authenticity(train, generated)
+    options = inputs.options
+    rows = nearest_training_neighbours(train, generated, options.memorization_samples,
+                                       options.memorization_neighbours, found=found,
+                                       train_files=getattr(inputs.reference, "files", None),
+                                       generated_files=getattr(inputs.generated, "files", None))
+    return {"authpct": found["authpct"], "memorization": rows}
 
 
 register_metric("authpct", [Key("authpct", True, "AuthPct (% of samples not closer to a training image than "
                                                   "its neighbour)", short="AuthPct")],
                 {REFERENCE_FEATURES, GENERATED_FEATURES}, _authpct_of, not_applicable={"train": TRAIN_KEEPS_STATISTICS},
+                options=("memorization_samples", "memorization_neighbours"), report=("memorization",),
                 note="reference = the training images")

@@ -21,7 +21,7 @@ from . import registry
 from .fid import _check_same_protocol, _check_sample_size
 from .registry import GENERATED_IMAGES, GENERATED_LOGITS, REFERENCE_FEATURES, REFERENCE_IMAGES, REFERENCE_STATISTICS
 from .registry import get_metric
-from .scores import needed, protocol, scores, split_options
+from .scores import details, needed, protocol, scores, split_options
 from .spaces import check_stored, feature_groups, stored_statistics
 
 
@@ -79,7 +79,7 @@ def evaluate(a, b, metrics=("fid",), *, dims: int = DEFAULTS.dims, bootstrap: in
     on_pixels = [n for n in names if n in needed(names, REFERENCE_IMAGES) + needed(names, GENERATED_IMAGES)]
     if on_pixels == names:  # only metrics on pixels (swd): no feature network
         return _pixel_metrics(names, opened, settings, device, bootstrap)
-    result, main, spaces, intervals = {}, None, {}, {}
+    result, main, spaces, intervals, reports = {}, None, {}, {}, {}
     for group in feature_groups([n for n in names if n not in on_pixels], options, dims):
         fb = _features(opened[1], group, bool(needed(group.names, GENERATED_LOGITS)))
         xb = fb.features
@@ -96,7 +96,10 @@ def evaluate(a, b, metrics=("fid",), *, dims: int = DEFAULTS.dims, bootstrap: in
         if needed(group.names, REFERENCE_STATISTICS):  # the warning genmetrics fid gives for fewer images than dims
             for images, n in zip(opened, (na, len(xb))):
                 _check_sample_size(Statistics(np.zeros(xb.shape[1]), np.zeros((0, 0)), n, source=images.name))
-        result.update(scores(group.names, fa, fb, settings, device))
+        for name, values in details(group.names, fa, fb, settings, device).items():
+            metric = get_metric(name)
+            result.update({k: values[k] for k in metric.key_names})
+            reports.update({k: values[k] for k in metric.report})  # authpct's nearest-neighbour list
         record = _protocol(made_by, xb.shape[1], group.names, settings)
         if group.space is None or main is None:  # the call's own space leads the protocol record
             main, counts = record, (na, len(xb))
@@ -115,6 +118,7 @@ def evaluate(a, b, metrics=("fid",), *, dims: int = DEFAULTS.dims, bootstrap: in
     result = {k: result[k] for k in order}
     if spaces:
         main = {**main, "metrics": names, "feature_spaces": spaces}
+    result.update(reports)
     result.update(n1=counts[0], n2=counts[1], version=__version__, protocol=main)
     if bootstrap:
         result["bootstrap"] = intervals
@@ -137,7 +141,8 @@ def _protocol(record: dict, dims: int, names, settings: Options) -> dict:
     extractor = record.get("extractor", "inception")
     return {"extractor": extractor, "features": f"{extractor} {dims}-d",
             "resize": record.get("resize"), "weights_sha256": record.get("weights_sha256"),
-            "dims": dims, "seed": settings.seed, "metrics": names, **protocol(names, settings)}
+            "backend": record.get("backend"), "dims": dims, "seed": settings.seed, "metrics": names,
+            **protocol(names, settings)}
 
 
 def _resampled(features: Features, rows: np.ndarray) -> Features:

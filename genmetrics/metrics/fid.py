@@ -115,8 +115,9 @@ class FIDResult(MetricResult):
     inputs: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
     version: str = __version__
+    backend: str | None = None  # what ran the network (features/onnx_backend.py); None for statistics files
 
-    PROTOCOL = ("n1", "n2", "dims", "resize", "weights_sha256", "weights_canonical", "version")
+    PROTOCOL = ("n1", "n2", "dims", "resize", "weights_sha256", "weights_canonical", "backend", "version")
 
     def __float__(self) -> float:
         return self.fid
@@ -164,7 +165,13 @@ def fid(a, b, *, dims: int = DEFAULTS.dims, **options) -> FIDResult:
         n1=s1.n, n2=s2.n, dims=s1.dims,
         resize=meta.get("resize"), weights_sha256=meta.get("weights_sha256"),
         weights_canonical=meta.get("weights_canonical"), inputs=[s1.source, s2.source],
-        skipped=[s1.meta.get("skipped", 0), s2.meta.get("skipped", 0)])
+        skipped=[s1.meta.get("skipped", 0), s2.meta.get("skipped", 0)], backend=_backends(s1, s2))
+
+
+def _backends(s1: Statistics, s2: Statistics) -> str | None:
+    """The backend of both sides ("torch", "onnxruntime"), "a+b" when they differ, None when unrecorded."""
+    found = [s.meta.get("backend") for s in (s1, s2) if s.meta.get("backend")]
+    return "+".join(dict.fromkeys(found)) or None
 
 
 def _fid_of(inputs) -> dict:

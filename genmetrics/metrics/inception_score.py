@@ -56,9 +56,10 @@ class ISResult(MetricResult):
     skipped: int = 0
     version: str = __version__
     extractor: str = "inception"  # digits: the IS of the bundled digits classifier (at most 10)
+    backend: str | None = None  # what ran the network (features/onnx_backend.py); None for a features file
 
     PROTOCOL = ("splits", "n", "shuffle_seed", "extractor", "resize", "weights_sha256", "weights_canonical",
-                "version")
+                "backend", "version")
 
 
 def inception_score(images, *, splits: int = DEFAULTS.splits,
@@ -74,7 +75,7 @@ def inception_score(images, *, splits: int = DEFAULTS.splits,
     return ISResult(mean, std, splits, int(logits.shape[0]), shuffle_seed, meta.get("resize"),
                     meta.get("weights_sha256"), meta.get("weights_canonical"),
                     str(images) if not hasattr(images, "shape") else "<array>", meta.get("skipped", 0),
-                    extractor=meta.get("extractor", "inception"))
+                    extractor=meta.get("extractor", "inception"), backend=meta.get("backend"))
 
 
 def _inception_score_of(inputs) -> dict:

@@ -99,6 +99,7 @@ class Metric:
     note: str = ""  # shown after the name in the CLI's choices
     features: FeatureSpace | None = None  # its own feature space; None: the call's extractor
     default: bool = True  # in eval's default --metrics (False: computed only when asked for)
+    report: tuple[str, ...] = ()  # detail keys genmetrics eval adds to its result (not ranked, not resampled)
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -121,7 +122,7 @@ _registry: dict[str, Metric] = {}
 
 def register_metric(name: str, keys, needs, compute: Callable, *, options=(), not_applicable=None,
                     unsourced=None, rank_by=None, note: str = "", features: FeatureSpace | None = None,
-                    default: bool = True) -> Metric:
+                    default: bool = True, report=()) -> Metric:
     """Add a metric; every field is checked here, so a mistake fails at import, not in a user's run."""
     def fail(why: str):
         raise GenmetricsError(f"register_metric({name!r}): {why}")
@@ -171,8 +172,11 @@ def register_metric(name: str, keys, needs, compute: Callable, *, options=(), no
     rank_by = tuple(rank_by) if rank_by is not None else tuple(k.name for k in ranked[:1])
     if not all(r in [k.name for k in ranked] for r in rank_by):
         fail(f"rank_by {rank_by} must name keys with a higher_is_better")
+    report = tuple(report)
+    if any(r in taken or r in names for r in report):
+        fail(f"report keys {report} must not be result keys")
     metric = Metric(name, keys, needs, compute, options, not_applicable, unsourced, rank_by, note, features,
-                    bool(default))
+                    bool(default), report)
     _registry[name] = metric
     return metric
 

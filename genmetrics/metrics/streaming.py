@@ -196,7 +196,7 @@ class StreamingMetrics(torch.nn.Module):
         from .._version import __version__
         from ..features.registry import load_extractor
 
-        names = ("resize", "weights", "extractor_weights", "extractor_input", "precision", "progress")
+        names = ("resize", "weights", "extractor_weights", "extractor_input", "precision", "backend", "progress")
         loaded = load_extractor(self._extraction.get("extractor", DEFAULTS.extractor), device=self.device,
                                 size=self._extraction.get("extractor_size"),
                                 **{k: v for k, v in self._extraction.items() if k in names})
@@ -217,7 +217,7 @@ class FID(StreamingMetrics):
         protocol = self.state.protocol
         return FIDResult(values["fid"]["fid"], reference.n, generated.n, reference.dims, protocol.get("resize"),
                          protocol.get("weights_sha256"), protocol.get("weights_canonical"),
-                         [reference.source, generated.source], [0, 0])
+                         [reference.source, generated.source], [0, 0], backend=protocol.get("backend"))
 
 
 class KID(StreamingMetrics):
@@ -244,7 +244,8 @@ class InceptionScore(StreamingMetrics):
         protocol, options = self.state.protocol, self.options
         return ISResult(values["is"]["inception_score"], values["is"]["inception_score_std"], options.splits,
                         _count(generated), options.shuffle_seed, protocol.get("resize"),
-                        protocol.get("weights_sha256"), protocol.get("weights_canonical"), "<streamed>")
+                        protocol.get("weights_sha256"), protocol.get("weights_canonical"), "<streamed>",
+                        backend=protocol.get("backend"))
 
 
 class PRDC(StreamingMetrics):

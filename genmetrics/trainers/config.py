@@ -55,6 +55,7 @@ class TrainConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     lr_decay: str = "none"             # "none", "linear" (to 0 at the last step) or "half-linear" (over the 2nd half)
+    g_ema: float = 0.0                 # decay of G's moving average, which samples come from (ema.py); 0: off
     n_critic: int = 1                  # discriminator updates per generator update
     pack: int = 1                      # PacGAN packing: D judges groups of `pack` samples (Lin et al. 2018)
     clip_value: float | None = None    # wgan weight clipping
@@ -250,6 +251,9 @@ def check_config(config: TrainConfig) -> None:
             raise GenmetricsError(f"{name} must be one of {', '.join(allowed)}, got {getattr(config, name)!r}")
     if config.lr_g <= 0 or config.lr_d <= 0:
         raise GenmetricsError("learning rates must be positive")
+    if not 0 <= config.g_ema < 1:
+        raise GenmetricsError(f"g_ema {config.g_ema}: the moving average's decay must be in [0, 1) "
+                              f"(--set g_ema=0.999; 0: sample from the trained generator)")
     if config.native_size and not (config.kind == "image" and 4 <= config.native_size <= config.image_size):
         raise GenmetricsError(f"native_size {config.native_size}: the networks' side must be between 4 and the "
                               f"image size ({config.image_size}), for image data; --set native_size=0 for "

@@ -63,6 +63,6 @@ class EBGAN(Family):
     def generator_loss(self, run, real, labels, gen):
         fake = run.fake(real.shape[0], gen)
         embedding = run.D.encode(fake)
-        energy = (run.D.decode(embedding) - fake).pow(2).flatten(1).mean(1).mean()
+        energy = (run.D.decode(embedding) - run.D.at_native(fake)).pow(2).flatten(1).mean(1).mean()
         pt = pull_away(embedding)
         return energy + run.config.pt_weight * pt, {"loss_g": energy.item(), "pull_away": pt.item()}

@@ -41,10 +41,11 @@ def train_metrics(kind: str) -> list[str]:
 
 
 def generate_samples(run, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``n`` samples of the current generator in eval mode (batch-size independent), then back to train."""
-    z, labels = sample_noise(n, run.G.z_dim, seed, num_classes=run.config.num_classes)
+    """``n`` samples of the current generator (``run.sampler``: its moving average when kept) in eval mode
+    (batch-size independent), then back to train."""
+    z, labels = sample_noise(n, run.sampler.z_dim, seed, num_classes=run.config.num_classes)
     try:
-        generator = LoadedGenerator(run.G, run.config, run.step, run.device)
+        generator = LoadedGenerator(run.sampler, run.config, run.step, run.device)
         step = DEFAULTS.sample_batch_size
         out = torch.cat([generator(z[i:i + step], None if labels is None else labels[i:i + step])
                          for i in range(0, n, step)])
@@ -142,10 +143,10 @@ def write_sample_grid(run, path: Path) -> None:
         return
     classes = cfg.num_classes or 0
     n = 8 * classes if 0 < classes <= 16 else 64  # acgan: one row of 8 per class
-    z = torch.randn(n, run.G.z_dim, generator=derive_generator(cfg.seed, FIXED))
+    z = torch.randn(n, run.sampler.z_dim, generator=derive_generator(cfg.seed, FIXED))
     labels = (torch.arange(n) // 8 if classes <= 16 else torch.arange(n) % classes) if classes else None
     try:
-        images = LoadedGenerator(run.G, cfg, run.step, run.device)(z, labels)
+        images = LoadedGenerator(run.sampler, cfg, run.step, run.device)(z, labels)
     finally:
         run.G.train()
     save_png(path, image_grid(images, nrow=8))

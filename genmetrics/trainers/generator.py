@@ -118,7 +118,8 @@ class LoadedGenerator:
 
 
 def load_generator(path: str | Path, device: str = DEFAULTS.device) -> LoadedGenerator:
-    """The generator of a run folder (its ``checkpoints/best.pt``, else ``latest.pt``) or of a checkpoint."""
+    """The generator of a run folder (its ``checkpoints/best.pt``, else ``latest.pt``) or of a checkpoint: its
+    moving average when the run kept one (``g_ema``, ema.py), else the trained weights."""
     from .nets import build_generator
 
     from .base import lookup_family
@@ -130,7 +131,8 @@ def load_generator(path: str | Path, device: str = DEFAULTS.device) -> LoadedGen
         raise GenmetricsError(f"{path}: a {config.model} run translates images rather than sampling from noise: "
                               f"use genmetrics translate RUN INPUT -o OUT (or translate.load_translator)")
     net = build_generator(config)
-    load_weights(net, checkpoint["generator"], "generator", config, path)
+    part = "generator_ema" if "generator_ema" in checkpoint else "generator"  # the moving average (ema.py)
+    load_weights(net, checkpoint[part], part, config, path)
     return LoadedGenerator(net, config, int(checkpoint["step"]), resolve_device(device))
 
 

@@ -20,17 +20,24 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import GenmetricsError
-from ..device import resolve_device
+from ..device import intra_op_threads, resolve_device
 from .checkpoint import (BEST, FOR_RESUMING, LATEST, checkpoint_dir, config_of, load_weights, read_checkpoint,
                          save_checkpoint)
 from .config import TrainConfig, resolve_config, resume_config, write_config
 from .translation_data import open_data
+from .ema import ema_decay, moving_average_copy, update_moving_average
 from .evaluate import evaluate_run, write_sample_grid
 from .families import get_family
 from .nets import build_discriminator, build_generator
 from .seeding import STEP, derive_generator, global_rng_state, seed_global, set_global_rng_state
 from .stopping import Tracker, plot_metrics
 
+# Toy runs (MLPs on batches of 2-D points) use one intra-op thread on the CPU: `python
+# benchmarks/toy_speed.py` (alternating 1 and 2 threads in one process; numbers in docs/trainers.md) on the
+# shared 2-core machine at a load of about 8, 2026-11-30: the default `gan` on ring8 ran 4.5 steps/s with
+# 1 thread against 0.3-0.5 with 2 (the threads wait on each other when the cores are busy), and the
+# weights after 60 steps were bit-identical.
+TOY_THREADS = 1
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C or SIGTERM stopped training after a checkpoint was written; ``--resume`` continues."""
@@ -68,6 +75,7 @@ class TrainingState:
         self.family = get_family(config.model)
         seed_global(config.seed)
         self.G, self.D = build_generator(config).to(device), build_discriminator(config).to(device)
+        self.G_ema = moving_average_copy(self.G) if config.g_ema else None  # ema.py
         self.opt_g, self.opt_d = self._optimizer(self.G, config.lr_g), self._optimizer(self.D, config.lr_d)
         self.step, self.batches_drawn, self.elapsed = 0, 0, 0.0
         self.best: dict | None = None
@@ -81,6 +89,11 @@ class TrainingState:
         if self.config.optimizer == "rmsprop":
             return torch.optim.RMSprop(net.parameters(), lr=lr)
         return torch.optim.Adam(net.parameters(), lr=lr, betas=(self.config.beta1, self.config.beta2))
+
+    @property
+    def sampler(self) -> torch.nn.Module:
+        """The generator samples, grids and evaluations come from: the moving average when kept (ema.py)."""
+        return self.G if self.G_ema is None else self.G_ema
 
     def noise(self, n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
         z = torch.randn(n, self.config.z_dim, generator=gen).to(self.device)
@@ -131,11 +144,14 @@ class TrainingState:
         loss.backward()
         self.opt_g.step()
         self.step += 1
+        if self.G_ema is not None:
+            update_moving_average(self.G_ema, self.G, ema_decay(cfg.g_ema, self.step))
         return {**logs, **g_logs}
 
     def payload(self) -> dict:
         return {"config": self.config.to_dict(), "step": self.step, "elapsed": self.elapsed,
                 "generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
+                **({} if self.G_ema is None else {"generator_ema": self.G_ema.state_dict()}),
                 "opt_g": self.opt_g.state_dict(), "opt_d": {} if self.opt_d is None else self.opt_d.state_dict(),
                 "rng": {**global_rng_state(),
                         "data": self.data.order_state(self.config.seed, self.batches_drawn, self.config.batch_size)},
@@ -146,6 +162,11 @@ class TrainingState:
         """Continue from the checkpoint ``payload`` read from ``path``."""
         load_weights(self.G, payload["generator"], "generator", self.config, path)
         load_weights(self.D, payload["discriminator"], "discriminator", self.config, path)
+        if self.G_ema is not None:
+            if "generator_ema" not in payload:
+                raise GenmetricsError(f"{path} lacks generator_ema, the moving average its config's g_ema "
+                                      f"{self.config.g_ema} keeps; retrain")
+            load_weights(self.G_ema, payload["generator_ema"], "generator_ema", self.config, path)
         for part, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
             if opt is None and not payload.get(part):
                 continue  # no discriminator, no optimiser state
@@ -236,8 +257,16 @@ def train(model: str | None, data: str | None, out: str | Path, *, resume: bool 
     Raises ``TrainingInterrupted`` after Ctrl-C/SIGTERM, once the checkpoint is written.
     """
     config, data_obj, payload = prepare(model, data, out, resume=resume, **options)
-    out = Path(out)
-    run = TrainingState(config, data_obj, resolve_device(config.device))
+    device = resolve_device(config.device)
+    threads = TOY_THREADS if config.kind == "toy" and device.type == "cpu" else None
+    with intra_op_threads(threads):
+        return _train(config, data_obj, payload, Path(out), device, max_steps, progress, callback)
+
+
+def _train(config: TrainConfig, data_obj, payload: dict | None, out: Path, device: torch.device,
+           max_steps: int | None, progress: bool, callback) -> TrainResult:
+    """The body of ``train`` once the configuration is resolved."""
+    run = TrainingState(config, data_obj, device)
     if payload is not None:
         run.load(payload, checkpoint_dir(out) / LATEST)
     else:

@@ -92,10 +92,10 @@ def class_fid(sample, num_classes: int, images: torch.Tensor, labels: torch.Tens
 
 @torch.no_grad()
 def class_samples(run, c: int, n: int) -> torch.Tensor:
-    """``n`` samples of class ``c`` from the run's generator in eval mode (fixed noise per class)."""
+    """``n`` samples of class ``c`` from the run's generator (``run.sampler``) in eval mode (fixed noise per class)."""
     z = torch.randn(n, run.config.z_dim, generator=derive_generator(run.config.seed, EVAL, 2, c)).to(run.device)
-    run.G.eval()
+    run.sampler.eval()
     try:
-        return run.G(z, torch.full((n,), c, dtype=torch.long, device=run.device)).float().cpu()
+        return run.sampler(z, torch.full((n,), c, dtype=torch.long, device=run.device)).float().cpu()
     finally:
         run.G.train()

@@ -35,6 +35,9 @@ class TranslationFamily(Family):
         if size & (size - 1):
             raise GenmetricsError(f"--image-size {size}: {config.model}'s networks halve the image down to 1x1 or "
                                   f"a few pixels; use a power of 2 (16, 32, 64, ...)")
+        if getattr(config, "g_ema", 0):
+            raise GenmetricsError(f"g_ema {config.g_ema}: {config.model} runs keep no moving average (translate reads "
+                                  f"the trained generator); use g_ema=0")
         if config.pack != 1:
             raise GenmetricsError(f"pack {config.pack}: {config.model} does not pack samples; use pack=1")
 
