@@ -6,7 +6,7 @@ import click
 
 from .. import cache, refs
 from ..features.weights import sha256_of
-from ..trainers.data import export_data
+from ..trainers.translation_data import export
 from .common import cli, emit, friendly_errors, json_option, option
 
 
@@ -25,12 +25,15 @@ from .common import cli, emit, friendly_errors, json_option, option
 @option("sample_seed", "--seed", help="Toy sets and stacked-digits: the seed of the draw (stacked-digits' "
         "training set: 0).")
 @click.option("--data-root", default=None, help="Where torchvision's data sets are (or are downloaded to).")
+@click.option("--unpaired", is_flag=True, help="Several translation domains: each from its own disjoint part of "
+              "the split (no source digit in two domains) instead of paired by file name.")
 @json_option
 @friendly_errors
-def data_command(name, output, force, split, image_size, n, sample_seed, data_root, as_json):
+def data_command(name, output, force, split, image_size, n, sample_seed, data_root, unpaired, as_json):
     """Write the named data set NAME (digits, stacked-digits, mnist, fashion-mnist, cifar10, ring8, grid25;
     binarised: digits-binary, mnist-binary and their -dynamic forms, drawn once) as training sees it, to use
-    as a reference for fid, parzen, prdc, modes or nll.
+    as a reference for fid, parzen, prdc, modes or nll. Translation domains (digits-inverted, digits-thick,
+    digits-rot90, digits-colour; several comma-separated: one subfolder each, paired by file name).
 
     \b
     Examples (offline, with the bundled digits):
@@ -39,9 +42,10 @@ def data_command(name, output, force, split, image_size, n, sample_seed, data_ro
       genmetrics data stacked-digits --split test -n 26000 --seed 1 -o stacked_test.npz
       genmetrics parzen samples/ digits_test.npz --valid digits_valid.npz --gray
       genmetrics data cifar10 -o cifar10_train/ --data-root ~/data
+      genmetrics data digits,digits-thick --split test -o pairs/     pairs/digits/, pairs/digits-thick/
     """
-    result = export_data(name, output, split=split, image_size=image_size, n=n, seed=sample_seed,
-                         data_root=data_root, force=force)
+    result = export(name, output, split=split, image_size=image_size, n=n, seed=sample_seed,
+                         data_root=data_root, force=force, unpaired=unpaired)
     emit(result, as_json, f"wrote {result['n']} {'points' if 'split' not in result else 'images'} of "
                           f"{name}{' (' + split + ')' if 'split' in result else ''} to {result['output']} "
                           f"({result['format']})")

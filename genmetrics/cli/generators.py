@@ -37,6 +37,8 @@ def _train_summary(result) -> str:
     if result.kind == "toy":  # toy generators make 2-D points: a .npy, scored by genmetrics modes
         lines.append(f"  next: genmetrics sample {result.run_dir} -n {DEFAULTS.toy_samples} -o points.npy && "
                      f"genmetrics modes points.npy --data {result.data}")
+    elif result.model in FAMILIES and FAMILIES[result.model].translation:
+        lines.append(f"  next: genmetrics eval-translation {result.run_dir}  (and genmetrics translate)")
     elif result.model in FAMILIES and not FAMILIES[result.model].adversarial:  # a likelihood model
         lines.append(f"  next: genmetrics nll {result.run_dir} --split test  (and genmetrics sample)")
     else:
@@ -46,9 +48,13 @@ def _train_summary(result) -> str:
 
 @cli.command("train")
 @click.argument("model", required=False)
-@click.option("--data", default=None, help="A folder of images (class subfolders for acgan), digits, "
-                                           "stacked-digits, mnist, fashion-mnist, cifar10, ring8 or grid25; "
-                                           "binarised: digits-binary, mnist-binary (and -dynamic).")
+@click.option("--data", "--data-a", "data", default=None,
+              help="A folder of images (class subfolders for acgan), digits, stacked-digits, mnist, fashion-mnist, "
+                   "cifar10, ring8 or grid25; binarised: digits-binary, mnist-binary (and -dynamic); translation "
+                   "models: domains A,B[,...] (digits, digits-inverted, digits-thick, digits-rot90, digits-colour, "
+                   "or folders).")
+@click.option("--data-b", default=None, help="Translation models: domain B (a folder; paired with --data-a's "
+                                             "files by name for pix2pix), the same as --data A,B.")
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="The run folder.")
 @click.option("--steps", type=int, default=None, help="Generator updates [default: per data, see --dry-run].")
 @click.option("--epochs", type=float, default=None, help="Passes over the data (image data; instead of --steps).")
@@ -78,10 +84,10 @@ def _train_summary(result) -> str:
 @json_option
 @quiet_option
 @friendly_errors
-def train_command(model, out, lr, settings, resume, dry_run, as_json, quiet, data, **options):
+def train_command(model, out, lr, settings, resume, dry_run, as_json, quiet, data, data_b, **options):
     """Train a reference model: MODEL is a GAN (gan, dcgan, lsgan, wgan, wgan-gp, acgan, unrolled, cgan, sgan,
-    infogan, ebgan, began, progan), an adversarial autoencoder (aae) or a likelihood model (vae, nade,
-    pixelcnn; scored by genmetrics nll).
+    infogan, ebgan, began, progan), an adversarial autoencoder (aae), a likelihood model (vae, nade,
+    pixelcnn; scored by genmetrics nll) or a translation model (pix2pix; scored by genmetrics eval-translation).
 
     Defaults are the published ones (cited in genmetrics/trainers/); --dry-run shows them all. The run
     folder gets config.json, checkpoints/{latest,best}.pt, samples/step_NNNNNN.png and metrics.jsonl.
@@ -99,8 +105,12 @@ def train_command(model, out, lr, settings, resume, dry_run, as_json, quiet, dat
       genmetrics train sgan --data digits --out runs/s --labels 100   semi-supervised: reports test accuracy
       genmetrics train began --data digits --out r --eval-every 20 --stop-patience 5
       genmetrics train nade --data digits-binary --out runs/nade     8x8 binarised digits; then genmetrics nll
+      genmetrics train pix2pix --data digits,digits-thick --out runs/p2p   then genmetrics eval-translation runs/p2p
+      genmetrics train cyclegan --data-a photos/ --data-b paintings/ --out runs/cg
     """
     overrides = collect_overrides(options, lr, settings)
+    if data_b is not None:
+        data = f"{data},{data_b}" if data else data_b
     if dry_run:
         config = prepare(model, data, out, resume=resume, **overrides)[0]
         click.echo(json.dumps(config.to_dict(), indent=2))

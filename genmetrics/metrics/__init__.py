@@ -8,6 +8,7 @@ from . import fid as _fid, inception_score as _inception_score, kid as _kid, prd
 from . import fd as _fd, cmmd as _cmmd, vendi as _vendi, authpct as _authpct  # noqa: F401
 from . import class_coverage as _class_coverage  # noqa: F401
 from . import swd as _swd  # noqa: F401
+from . import translation as _translation  # noqa: F401  (l1, psnr, ssim: paired with a ground truth)
 from .class_coverage import ClassCoverage, class_coverage_from_logits
 from .evaluate import evaluate
 from .fid import FIDResult, SmallSampleWarning, fid, frechet_distance

@@ -8,7 +8,8 @@ they produce.
 
 Families (one file each, defaults cited there): gan, dcgan, lsgan, wgan, wgan-gp, acgan, unrolled, cgan, sgan,
 infogan, ebgan, began, progan; aae; the likelihood models vae, nade, pixelcnn (likelihood.py; test NLL in
-nll.py).
+nll.py); the translation models pix2pix, cyclegan, discogan, stargan (translation.py; translate.py,
+translation_eval.py).
 """
 from .base import FAMILIES, Family
 from .families import get_family

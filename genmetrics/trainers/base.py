@@ -66,6 +66,11 @@ class Family:
     measures: str = ""
     # The metric --stop-patience and best.pt track for it by default (stopping.py); None: the leading one.
     tracked: str | None = None
+    # Image-to-image translation (translation_data.py): None, or how its domains are drawn: "paired"
+    # (pix2pix), "unpaired" (cyclegan, discogan) or "multi" (stargan). ``digits_defaults``: its run length
+    # and sizes on the bundled digits domains.
+    translation: str | None = None
+    digits_defaults: dict = {}
 
     def check(self, config) -> None:
         """GenmetricsError for settings this family cannot train with."""
@@ -126,6 +131,11 @@ class Family:
 
     def after_discriminator_step(self, run) -> None:
         """Hook after each discriminator update (WGAN clips the weights here)."""
+
+    def sample_grid(self, run):
+        """The family's own sample grid (uint8 HxWxC), or None for the grid of G's samples from fixed noise
+        (translation families show input, output and target)."""
+        return None
 
 
 def bce_with_target(logits: torch.Tensor, target: float) -> torch.Tensor:

@@ -54,7 +54,7 @@ class TrainConfig:
     lr_d: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
-    lr_decay: str = "none"             # "none" or "linear" (to 0 at the last step)
+    lr_decay: str = "none"             # "none", "linear" (to 0 at the last step) or "half-linear" (over the 2nd half)
     g_ema: float = 0.0                 # decay of G's moving average, which samples come from (ema.py); 0: off
     n_critic: int = 1                  # discriminator updates per generator update
     pack: int = 1                      # PacGAN packing: D judges groups of `pack` samples (Lin et al. 2018)
@@ -73,6 +73,13 @@ class TrainConfig:
     lambda_k: float | None = None      # began: learning rate of k_t
     drift: float | None = None         # progan: weight of the drift term E[D(x)^2]
     phase_images: int | None = None    # progan: images per fade-in and per stabilisation phase
+    l1_lambda: float | None = None     # pix2pix: weight of the L1 distance to the target
+    cycle_lambda: float | None = None  # cyclegan: weight of the cycle-consistency L1 (stargan: rec_lambda)
+    identity_lambda: float | None = None  # cyclegan: identity weight, as a fraction of cycle_lambda
+    pool_size: int | None = None       # cyclegan: the history buffer of generated images
+    cls_lambda: float | None = None    # stargan: weight of the domain classification loss
+    d_layers: int | None = None        # translation: strided layers of the PatchGAN discriminator
+    g_blocks: int | None = None        # translation: residual blocks of the ResNet generator
     eval_every: int = 0                # 0: no evaluation while training
     stop_patience: int = 0             # end the run after N evaluations without improvement; 0: off
     stop_metric: str | None = None     # the tracked metric (stopping.py); None: the family's or the leading one
@@ -148,7 +155,7 @@ RESUMABLE = ("steps", "epochs", "device", "eval_every", "stop_patience", "eval_n
              "checkpoint_every", "log_every")
 CHOICES = {"kind": ("image", "toy"), "d_norm": ("batch", "none"),
            "d_activation": ("leakyrelu", "relu", "maxout"), "optimizer": ("adam", "rmsprop"),
-           "lr_decay": ("none", "linear")}
+           "lr_decay": ("none", "linear", "half-linear")}
 
 
 def collect_overrides(options: dict, lr: float | None = None, settings=()) -> dict:
@@ -199,6 +206,7 @@ def resolve_config(model: str, data, out: str | Path, overrides: dict) -> TrainC
     values.update(family.toy_defaults if data.kind == "toy" else family.image_defaults)
     values.update(DATASET_DEFAULTS.get(data.name, {}))
     values.update(TUNED_DEFAULTS.get((model, data.name), {}))
+    values.update(getattr(data, "defaults", {}))  # a translation family's run length on the bundled digits
     user = {k: v for k, v in overrides.items() if v is not None}
     if "steps" in user and "epochs" in user:
         raise GenmetricsError("give --steps or --epochs, not both")
@@ -210,6 +218,9 @@ def resolve_config(model: str, data, out: str | Path, overrides: dict) -> TrainC
     values.update(model=model, data=data.name, out=str(out), kind=data.kind, image_size=data.image_size,
                   channels=data.channels, num_classes=family.generator_classes(values, data),
                   data_classes=data.num_classes, n_train=data.n_train)
+    from .translation_data import check_translation
+
+    check_translation(family, data)
     if data.kind not in family.data_kinds:
         what = "2-D points" if data.kind == "toy" else "images"
         raise GenmetricsError(f"--data {data.name}: {model} does not train on {what}; give "

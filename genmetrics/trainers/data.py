@@ -231,7 +231,8 @@ def load_binary(name: str, split: str, data_root: str | None = None, image_size:
 
 
 def open_training_data(data: str, data_root: str | None = None, image_size: int | None = None) -> TrainData:
-    """Open ``--data``: a folder, ``digits``, ``stacked-digits``, ``mnist``, ``fashion-mnist``, ``cifar10``, ``ring8``, ``grid25``."""
+    """Open ``--data``: a folder, ``digits``, ``stacked-digits``, ``mnist``, ``fashion-mnist``, ``cifar10``, ``ring8``,
+    ``grid25`` (translation domains ``A,B``: translation_data.open_data)."""
     native = data in BINARY and image_size == NATIVE_SIZE[BINARY[data][0]]  # binary data's own size (8 for digits)
     if image_size is not None and not native:
         check_image_size(image_size)
@@ -264,7 +265,7 @@ def export_data(name: str, out: str | Path, *, split: str = "train", image_size:
     images (``digits``, ``mnist``, ``fashion-mnist``, ``cifar10`` and the ``-binary`` sets of binarize.py, a
     dynamic set binarised once; a ``split``, optionally the first ``n``; ``stacked-digits``: ``n`` RGB triples
     of the split's digits drawn with ``seed``, 25,600 by default, the training set with seed 0) to a folder
-    of PNGs or a uint8 NHWC .npz/.npy; toy mixtures (``ring8``, ``grid25``) as ``n`` points
+    of PNGs or a uint8 NHWC .npz/.npy (translation domains: translation_data.export_domains); toy mixtures (``ring8``, ``grid25``) as ``n`` points
     (default 2,500) drawn with ``seed`` to a float32 (N, 2) .npy. An existing file is replaced only with
     ``force``; a folder must be new or empty."""
     from ..data.writers import check_new_folder, save_images
@@ -285,7 +286,8 @@ def export_data(name: str, out: str | Path, *, split: str = "train", image_size:
     if image_size is not None:
         check_image_size(image_size)
     if name not in ("digits", "stacked-digits", *TORCHVISION, *BINARY):
-        raise GenmetricsError(f"unknown data set {name!r}; choose one of {', '.join(NAMED)}")
+        raise GenmetricsError(f"unknown data set {name!r}; choose one of {', '.join(NAMED)}, or translation "
+                              f"domains (digits-inverted, digits-thick, digits-rot90, digits-colour; comma-separated)")
     check_new_folder(out, force)  # before loading (or downloading) the data
     if name in BINARY:
         images, labels = load_binary(name, split, data_root, image_size, for_training=False)

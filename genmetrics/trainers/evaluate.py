@@ -137,6 +137,10 @@ def write_sample_grid(run, path: Path) -> None:
         points, _ = generate_samples(run, DEFAULTS.toy_samples, derive_seed(cfg.seed, FIXED))  # PacGAN plots 2,500 points
         save_png(path, scatter(points.numpy(), run.data.mixture))
         return
+    own = run.family.sample_grid(run)
+    if own is not None:
+        save_png(path, own)
+        return
     classes = cfg.num_classes or 0
     n = 8 * classes if 0 < classes <= 16 else 64  # acgan: one row of 8 per class
     z = torch.randn(n, run.sampler.z_dim, generator=derive_generator(cfg.seed, FIXED))

@@ -122,9 +122,14 @@ def load_generator(path: str | Path, device: str = DEFAULTS.device) -> LoadedGen
     moving average when the run kept one (``g_ema``, ema.py), else the trained weights."""
     from .nets import build_generator
 
+    from .base import lookup_family
+
     path = find_checkpoint(path)
     checkpoint = read_checkpoint(path)
     config = config_of(checkpoint, path)
+    if lookup_family(config.model).translation:
+        raise GenmetricsError(f"{path}: a {config.model} run translates images rather than sampling from noise: "
+                              f"use genmetrics translate RUN INPUT -o OUT (or translate.load_translator)")
     net = build_generator(config)
     part = "generator_ema" if "generator_ema" in checkpoint else "generator"  # the moving average (ema.py)
     load_weights(net, checkpoint[part], part, config, path)

@@ -24,7 +24,7 @@ from ..device import intra_op_threads, resolve_device
 from .checkpoint import (BEST, FOR_RESUMING, LATEST, checkpoint_dir, config_of, load_weights, read_checkpoint,
                          save_checkpoint)
 from .config import TrainConfig, resolve_config, resume_config, write_config
-from .data import open_training_data
+from .translation_data import open_data
 from .ema import ema_decay, moving_average_copy, update_moving_average
 from .evaluate import evaluate_run, write_sample_grid
 from .families import get_family
@@ -111,6 +111,9 @@ class TrainingState:
     def set_learning_rates(self) -> None:
         """Learning rates as a function of the step alone (so resuming needs no scheduler state)."""
         scale = 1.0 - self.step / self.config.steps if self.config.lr_decay == "linear" else 1.0
+        if self.config.lr_decay == "half-linear":  # constant, then linear to 0 over the second half (pix2pix/CycleGAN)
+            half = self.config.steps / 2
+            scale = min(1.0, 1.0 - (self.step - half) / half) if half else 1.0
         for opt, lr in ((self.opt_g, self.config.lr_g), (self.opt_d, self.config.lr_d)):
             for group in [] if opt is None else opt.param_groups:
                 group["lr"] = lr * scale
@@ -234,13 +237,13 @@ def prepare(model: str | None, data: str | None, out: str | Path, *, resume: boo
             if given is not None and given != stored[key]:
                 raise GenmetricsError(f"--resume: the run in {out} trains {stored[key]!r}, not {given!r} ({key})")
         config = resume_config(stored, options)
-        return config, open_training_data(config.data, config.data_root, config.image_size), payload
+        return config, open_data(config.data, config.data_root, config.image_size, config.model), payload
     if latest.is_file():
         raise GenmetricsError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
     if not model or not data:
         raise GenmetricsError("give a MODEL and --data")
     get_family(model)
-    opened = open_training_data(data, options.get("data_root"), options.get("image_size"))
+    opened = open_data(data, options.get("data_root"), options.get("image_size"), model)
     return resolve_config(model, opened, out, options), opened, None
 
 
