@@ -58,7 +58,7 @@ def untrained_samples(model: str, folder: Path) -> Path:
 
     from genmetrics.trainers import prepare
     from genmetrics.trainers.generator import LoadedGenerator, write_samples
-    from genmetrics.trainers.loop import TrainingState
+    from genmetrics.trainers.state import TrainingState
 
     config, data, _ = prepare(model, "digits", folder / f"{model}-untrained", device="cpu")
     state = TrainingState(config, data, torch.device("cpu"))

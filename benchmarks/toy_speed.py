@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from genmetrics.trainers.config import parse_setting  # noqa: E402
-from genmetrics.trainers.loop import TrainingState, prepare  # noqa: E402
+from genmetrics.trainers.loop import prepare  # noqa: E402
+from genmetrics.trainers.state import TrainingState  # noqa: E402
 
 
 def weights_digest(net: torch.nn.Module) -> str:

@@ -7,7 +7,7 @@ import torch
 from genmetrics import GenmetricsError, load_generator
 from genmetrics.trainers import prepare, train
 from genmetrics.trainers.ema import ema_decay, moving_average_copy, update_moving_average
-from genmetrics.trainers.loop import TrainingState
+from genmetrics.trainers.state import TrainingState
 from genmetrics.trainers.nets import build_generator
 
 from .test_train import TINY_IMAGE, states

@@ -132,7 +132,7 @@ def test_sgan_unsupervised_loss_is_the_k_plus_1_softmax_with_the_fake_logit_at_z
 
 def test_sgan_reads_only_the_n_labels(tmp_path):
     from genmetrics.trainers import prepare
-    from genmetrics.trainers.loop import TrainingState
+    from genmetrics.trainers.state import TrainingState
     from genmetrics.trainers.sgan import labelled_set
 
     config, data, _ = prepare("sgan", "digits", tmp_path / "r", **tiny("sgan", steps=3))
@@ -270,7 +270,7 @@ def test_progan_grows_from_4x4_with_fade_ins():
 
 def test_progan_fade_in_is_continuous_and_reals_match_the_level():
     from genmetrics.trainers import prepare
-    from genmetrics.trainers.loop import TrainingState
+    from genmetrics.trainers.state import TrainingState
     from genmetrics.trainers.progan import minibatch_stddev, process_reals
 
     config, data, _ = prepare("progan", "digits", "unused", **tiny("progan", steps=10, native_size=0))  # grow to 16

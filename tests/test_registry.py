@@ -71,7 +71,7 @@ def trainer_evaluation(monkeypatch, tmp_path, kind):
     import genmetrics.trainers.evaluate as trainer
     from genmetrics.features.compute import statistics_from_features
     from genmetrics.trainers import prepare
-    from genmetrics.trainers.loop import TrainingState
+    from genmetrics.trainers.state import TrainingState
 
     if kind == "image":
         pytest.importorskip("sklearn")  # digits come from scikit-learn

@@ -21,7 +21,7 @@ from genmetrics.testing import synthetic_images, write_image_folder
 from genmetrics.trainers import FAMILIES, MODELS, TrainingInterrupted, prepare, sample_noise, train
 from genmetrics.trainers.checkpoint import read_checkpoint
 from genmetrics.trainers.evaluate import evaluate_run
-from genmetrics.trainers.loop import TrainingState
+from genmetrics.trainers.state import TrainingState
 from genmetrics.trainers.nets import conv_layout
 from genmetrics.trainers.wgan_gp import interpolation_factors
 
