@@ -1,8 +1,17 @@
 """Helpers shared by the tests."""
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from genmetrics.cli import cli
+from genmetrics.device import intra_op_threads
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Import into a test module to run it on one torch thread (small networks: the threads only wait)."""
+    with intra_op_threads(1):
+        yield
 
 
 def relative_error(ours, reference) -> float:

@@ -27,6 +27,8 @@ from genmetrics.trainers.likelihood import inverse_cdf
 from genmetrics.trainers.pixelcnn import PixelCNNNet
 from genmetrics.trainers.vae import VAENet, discretised_logistic_log_prob
 
+from .helpers import one_thread  # noqa: F401 (autouse: this module runs on one torch thread)
+
 pytest.importorskip("sklearn")
 
 FAST = dict(device="cpu", sample_every=0, checkpoint_every=0, log_every=50)
@@ -34,14 +36,6 @@ FAST = dict(device="cpu", sample_every=0, checkpoint_every=0, log_every=50)
 QUICK = {"nade": dict(g_width=50, batch_size=100, steps=100, lr_g=0.01),
          "pixelcnn": dict(g_width=16, g_depth=1, batch_size=64, steps=100, lr_g=0.01),
          "vae": dict(g_width=50, z_dim=8, batch_size=50, steps=200, lr_g=0.01)}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def all_binary_images(side: int) -> torch.Tensor:

@@ -28,6 +28,25 @@ def residual_outside(images: torch.Tensor, basis: torch.Tensor) -> float:
     return float((basis @ coefficients - flat).norm(dim=0).max())
 
 
+def moved_within_blocks(x: torch.Tensor) -> torch.Tensor:
+    """``x`` with brightness moved between rows inside every 4x4 block: the same 8x8 area average."""
+    moved = x.clone()
+    moved[..., ::4, :] += 0.3
+    moved[..., 1::4, :] -= 0.3
+    return moved
+
+
+def assert_blind_within_blocks(net, x: torch.Tensor) -> None:
+    """``net`` (working at 8x8 on 32 px input) gives the same output for ``x`` and ``moved_within_blocks(x)``,
+    to float32 round-off relative to the output's scale (1e-5: N(0, 0.02) weights give small outputs), while
+    its output does depend on the 8x8 image (a mirrored input moves it by more than 1e-2 of that scale)."""
+    with torch.no_grad():
+        out = net(x)
+        scale = out.abs().max()
+        assert (net(moved_within_blocks(x)) - out).abs().max() < 1e-5 * scale
+        assert (net(x.flip(-1)) - out).abs().max() > 1e-2 * scale
+
+
 def test_digits_networks_work_at_8px_and_generate_32px_images_in_the_datas_space():
     config = prepare("dcgan", "digits", "unused", **SMALL)[0]
     assert (config.image_size, config.native_size) == (32, 8)
@@ -49,16 +68,8 @@ def test_digits_networks_work_at_8px_and_generate_32px_images_in_the_datas_space
 def test_the_discriminator_sees_the_area_average_at_native_size():
     config = prepare("dcgan", "digits", "unused", **SMALL)[0]
     discriminator = build_discriminator(config).eval()
-    x = torch.rand(4, 1, 32, 32, generator=torch.Generator().manual_seed(1))
     # Moving brightness within each 4x4 block leaves the 8x8 average, hence D's output, unchanged.
-    within_blocks = x.clone()
-    within_blocks[..., ::4, :] += 0.3
-    within_blocks[..., 1::4, :] -= 0.3
-    with torch.no_grad():
-        out = discriminator(x)
-        scale = out.abs().max()  # small: N(0, 0.02) weights; compare relative to it (float32: 1e-5)
-        assert (discriminator(within_blocks) - out).abs().max() < 1e-5 * scale
-        assert (discriminator(x.flip(-1)) - out).abs().max() > 1e-2 * scale
+    assert_blind_within_blocks(discriminator, torch.rand(4, 1, 32, 32, generator=torch.Generator().manual_seed(1)))
 
 
 def test_native_size_zero_trains_at_the_image_size_and_bad_values_are_refused():
@@ -100,15 +111,7 @@ def test_progan_grows_to_the_native_size_and_every_sample_is_an_upsampled_8x8_im
     assert torch.equal(process_reals(real, 1.0, 8), real)
     # D area-averages to 8x8 first: brightness moved within 4x4 blocks does not change its output.
     discriminator.level.fill_(1.0)
-    x = torch.rand(4, 1, 32, 32, generator=torch.Generator().manual_seed(1))
-    within_blocks = x.clone()
-    within_blocks[..., ::4, :] += 0.3
-    within_blocks[..., 1::4, :] -= 0.3
-    with torch.no_grad():
-        out = discriminator(x)
-        scale = out.abs().max()  # float32 round-off relative to the output's scale: 1e-5
-        assert (discriminator(within_blocks) - out).abs().max() < 1e-5 * scale
-        assert (discriminator(x.flip(-1)) - out).abs().max() > 1e-2 * scale
+    assert_blind_within_blocks(discriminator, torch.rand(4, 1, 32, 32, generator=torch.Generator().manual_seed(1)))
 
 
 @pytest.mark.parametrize("model", ["ebgan", "began"])
@@ -118,9 +121,7 @@ def test_autoencoder_discriminators_work_at_native_size(model):
     config = prepare(model, "digits", "unused", ae_code=8, **SMALL)[0]
     autoencoder = build_discriminator(config).eval()
     x = torch.rand(4, 1, 32, 32, generator=torch.Generator().manual_seed(2)) * 2 - 1
-    within_blocks = x.clone()
-    within_blocks[..., ::4, :] += 0.3
-    within_blocks[..., 1::4, :] -= 0.3
+    within_blocks = moved_within_blocks(x)
     with torch.no_grad():
         assert autoencoder(x).shape == (4, 1, 8, 8)  # it reconstructs the 8x8 area average
         energy = reconstruction_error(autoencoder, x, 2)
@@ -131,7 +132,4 @@ def test_autoencoder_discriminators_work_at_native_size(model):
         torch.testing.assert_close(reconstruction_error(autoencoder, within_blocks, 2), energy, rtol=1e-5, atol=1e-6)
         # ... while what it reconstructs depends on the 8x8 image (relative to the small outputs of N(0, 0.02)
         # weights, whose energy is about the mean square of the input: a flip alone would not change it).
-        out = autoencoder(x)
-        scale = out.abs().max()
-        assert (autoencoder(within_blocks) - out).abs().max() < 1e-5 * scale
-        assert (autoencoder(x.flip(-1)) - out).abs().max() > 1e-2 * scale
+    assert_blind_within_blocks(autoencoder, x)

@@ -16,17 +16,12 @@ from genmetrics.metrics.translation import CANONICAL, content_accuracy, l1_dista
 from genmetrics.trainers import train
 from genmetrics.trainers.translation_data import (DOMAINS, domain_split, open_translation_data, unpaired_parts)
 
+from .helpers import one_thread  # noqa: F401 (autouse: this module runs on one torch thread)
 from .helpers import run as run_cli
 from .test_train import assert_same_weights, states
 
 pytest.importorskip("sklearn")  # digits come from scikit-learn
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 TINY = dict(image_size=16, g_width=4, d_width=4, batch_size=4, sample_every=0, checkpoint_every=0, log_every=1,
