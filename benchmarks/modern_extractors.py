@@ -65,7 +65,7 @@ def main():
                                                        device="cpu", backend=args.backend))
     from torch_fidelity.feature_extractor_dinov2 import FeatureExtractorDinoV2
 
-    model = load_extractor(args.dinov2, extractor_weights=dinov2, device="cpu").model
+    model = load_extractor(args.dinov2, extractor_weights=dinov2, device="cpu", backend="torch").model
     module = torch.nn.Module()
     module.forward = lambda x: model(x, frozenset({"features"}))["features"]
     torch.hub.load = lambda *a, **k: module
