@@ -46,8 +46,8 @@ def alternate(ours, theirs, n: int, rounds: int) -> str:
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--dinov2", default="dinov2-vit-l14")
-    parser.add_argument("--clip", default="clip-vit-l14-336")
+    parser.add_argument("--dinov2", default="dinov2-vit-l14", help="a DINOv2 extractor, or none")
+    parser.add_argument("--clip", default="clip-vit-l14-336", help="a CLIP extractor, or none")
     parser.add_argument("--images", type=int, default=16)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
@@ -59,6 +59,13 @@ def main():
     folder = Path(tempfile.mkdtemp())
     print(machine(), f"| {args.images} images of 256 px, batch {args.batch_size}, fp32, CPU")
 
+    if args.dinov2 != "none":
+        dinov2_row(args, images, batch, folder)
+    if args.clip != "none":
+        clip_row(args, images, batch, folder)
+
+
+def dinov2_row(args, images, batch, folder):
     dinov2 = write_state_dict(folder / "dinov2.pth", random_dinov2_state_dict(args.dinov2))
     ours_dinov2 = (lambda: genmetrics.compute_features(images, extractor=args.dinov2, extractor_weights=dinov2,
                                                        batch_size=args.batch_size, progress=False, cache=False,
@@ -75,6 +82,8 @@ def main():
                          args.images, args.rounds)
     print(f"{args.dinov2} (genmetrics backend {args.backend}): {line}")
 
+
+def clip_row(args, images, batch, folder):
     import torch_fidelity.feature_extractor_clip as tf_clip
 
     state = {k: v.half() for k, v in random_clip_state_dict(args.clip).items()}
