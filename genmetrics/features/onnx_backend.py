@@ -179,21 +179,62 @@ def _close(ours: list[torch.Tensor], reference: list[torch.Tensor]) -> bool:
     return True
 
 
+def failure_path(key: str) -> Path:
+    """Where the reason an export failed is kept, so that later processes do not pay for the attempt."""
+    from .. import cache
+
+    return cache.cache_dir() / "onnx" / f"{key[:32]}.failed.json"
+
+
+def _known_failure(key: str) -> str | None:
+    try:
+        return json.loads(failure_path(key).read_text())["why"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _remember_failure(key: str, why: str) -> None:
+    """Record a failed export under its key (which holds every version: an upgrade tries again). A cache that
+    cannot be written only means the next process tries again."""
+    from .._io import atomic_write
+
+    try:
+        with atomic_write(failure_path(key), "w") as handle:
+            json.dump({"why": why}, handle)
+    except OSError:
+        pass
+
+
 def onnx_callable(model, example: torch.Tensor, identity: dict):
     """``model`` (a callable returning a tensor or a tuple) run by onnxruntime, with the same outputs; or
-    (None, why) when it does not export cleanly or its export does not reproduce it."""
+    (None, why) when it does not export cleanly or its export does not reproduce it.
+
+    A failure is remembered in the cache (``<cache>/onnx/<key>.failed.json``), so that the next process
+    does not spend the export again (DINOv2-L/14 takes minutes to fail: its graph exceeds protobuf's 2 GiB);
+    ``genmetrics cache clear`` forgets it. Running out of memory is not remembered: it may not recur.
+    """
     module = _Outputs(model, [model])
+    with torch.no_grad():
+        raw = model(example)
+    reference = list(raw) if isinstance(raw, (tuple, list)) else [raw]
+    names = [f"out{i}" for i in range(len(reference))]
+    key = export_key(identity, example, names)
+    known = _known_failure(key)
+    if known is not None:
+        return None, f"{known} (remembered from an earlier run: genmetrics cache clear to try again)"
     try:
-        with torch.no_grad():
-            raw = model(example)
-        reference = list(raw) if isinstance(raw, (tuple, list)) else [raw]
-        names = [f"out{i}" for i in range(len(reference))]
         network = OnnxNetwork(exported(module, example, identity, names))
         ours = network(example)
+    except MemoryError:
+        return None, "export failed: out of memory"
     except Exception as exc:  # the exporter raises many types for an op it cannot write
-        return None, f"export failed: {type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+        why = f"export failed: {type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+        _remember_failure(key, why)
+        return None, why
     if not _close(ours, reference):
-        return None, f"the exported graph differs from torch by more than {VERIFY_TOLERANCE:g} of the scale"
+        why = f"the exported graph differs from torch by more than {VERIFY_TOLERANCE:g} of the scale"
+        _remember_failure(key, why)
+        return None, why
     single = isinstance(raw, torch.Tensor)
 
     def run(x):
