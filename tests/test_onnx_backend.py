@@ -13,7 +13,7 @@ pytest.importorskip("onnx")
 import genmetrics  # noqa: E402
 from genmetrics import GenmetricsError  # noqa: E402
 from genmetrics.cache import CacheWarning, cache_dir  # noqa: E402
-from genmetrics.features import onnx_backend, registry  # noqa: E402
+from genmetrics.features import onnx_backend, onnx_export, registry  # noqa: E402
 from genmetrics.features.registry import load_extractor, register_extractor  # noqa: E402
 
 TOLERANCE = 1e-5
@@ -94,10 +94,10 @@ def test_damaged_export_is_rebuilt(real_images, damage):
 def test_export_key_has_the_versions(monkeypatch):
     """A file written by another torch (or onnx, or genmetrics) is never read: it has another key."""
     x = torch.zeros(1, 3, 8, 8)
-    before = onnx_backend.export_key({"weights_sha256": "a"}, x, ["out0"])
-    assert before != onnx_backend.export_key({"weights_sha256": "b"}, x, ["out0"])
+    before = onnx_export.export_key({"weights_sha256": "a"}, x, ["out0"])
+    assert before != onnx_export.export_key({"weights_sha256": "b"}, x, ["out0"])
     monkeypatch.setattr(torch, "__version__", "0.0.0")
-    assert before != onnx_backend.export_key({"weights_sha256": "a"}, x, ["out0"])
+    assert before != onnx_export.export_key({"weights_sha256": "a"}, x, ["out0"])
 
 
 def test_backend_choice(monkeypatch):
@@ -142,8 +142,8 @@ def test_a_failed_export_is_remembered_until_the_cache_is_cleared(tmp_path, real
     marker.write_bytes(b"keys the export cache")
     register_extractor("svd-test", lambda device, path: Unexportable(), size=16, override=True)
     attempts = []
-    export = onnx_backend._export_bytes
-    monkeypatch.setattr(onnx_backend, "_export_bytes", lambda *a: attempts.append(1) or export(*a))
+    export = onnx_export._export_bytes
+    monkeypatch.setattr(onnx_export, "_export_bytes", lambda *a: attempts.append(1) or export(*a))
     notes = []
     for _ in range(2):
         _forget("svd-test")  # as a new process: no model kept in memory
