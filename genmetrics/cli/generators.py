@@ -54,7 +54,7 @@ def _train_summary(result) -> str:
               help="A folder of images (class subfolders for acgan), digits, stacked-digits, mnist, fashion-mnist, "
                    "cifar10, ring8 or grid25; binarised: digits-binary, mnist-binary (and -dynamic); translation "
                    "models: domains A,B[,...] (digits, digits-inverted, digits-thick, digits-rot90, digits-colour, "
-                   "or folders).")
+                   "or folders); stackgan: digits-captions.")
 @click.option("--data-b", default=None, help="Translation models: domain B (a folder; paired with --data-a's "
                                              "files by name for pix2pix), the same as --data A,B.")
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="The run folder.")
@@ -89,7 +89,8 @@ def _train_summary(result) -> str:
 def train_command(model, out, lr, settings, resume, dry_run, as_json, quiet, data, data_b, **options):
     """Train a reference model: MODEL is a GAN (gan, dcgan, lsgan, wgan, wgan-gp, acgan, unrolled, cgan, sgan,
     infogan, ebgan, began, progan), an adversarial autoencoder (aae), a likelihood model (vae, nade,
-    pixelcnn; scored by genmetrics nll) or a translation model (pix2pix; scored by genmetrics eval-translation).
+    pixelcnn; scored by genmetrics nll), a translation model (pix2pix; scored by genmetrics eval-translation) or a
+    text-to-image model (stackgan on digits-captions; scored by genmetrics eval-captions).
 
     Defaults are the published ones (cited in genmetrics/trainers/); --dry-run shows them all. The run
     folder gets config.json, checkpoints/{latest,best}.pt, samples/step_NNNNNN.png and metrics.jsonl.

@@ -9,8 +9,9 @@ fixed bag of words, where the paper uses a pretrained char-CNN-RNN). Networks: s
   hanzhanggit/StackGAN-Pytorch miscc/config.py and every cfg/*.yml).
 - Matching-aware discriminators (Reed et al. 2016's GAN-CLS, as the official ``compute_discriminator_loss``):
   D scores (real image, its caption), (real image, a wrong caption: image i with the caption of image i + 1
-  of the batch, as the official code shifts the conditions) and (fake image, its caption); the condition
-  D sees is G's mu, detached. Stage I: L_D = BCE(real, 1) + 0.5 (BCE(fake, 0) + BCE(wrong, 0)). Stage II's
+  of the batch, as the official code shifts the conditions) and (fake image, its caption); D reads the
+  caption's embedding through its own fully connected layer (the paper; stackgan_nets.py says why not
+  G's mu, as the official PyTorch code). Stage I: L_D = BCE(real, 1) + 0.5 (BCE(fake, 0) + BCE(wrong, 0)). Stage II's
   D also has an unconditional head: L_D = (BCE(real, 1) + BCE_u(real, 1)) / 2 + (BCE(fake, 0) +
   BCE(wrong, 0) + BCE_u(fake, 0)) / 3. G: BCE(D(fake, mu), 1) (+ the unconditional term in Stage II) +
   the KL term. Each step generates one batch of fakes for both updates, as the official trainer.
@@ -42,12 +43,12 @@ def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
-def discriminator_terms(d, real, fake, condition) -> tuple[torch.Tensor, dict]:
+def discriminator_terms(d, real, fake, embedding) -> tuple[torch.Tensor, dict]:
     """The matching-aware loss of one stage's D (module docstring) and its parts."""
     real_features, fake_features = d(real), d(fake)
-    real_loss = bce(d.conditional(real_features, condition), 1.0)
-    wrong = bce(d.conditional(real_features[:-1], condition[1:]), 0.0)
-    fake_loss = bce(d.conditional(fake_features, condition), 0.0)
+    real_loss = bce(d.conditional(real_features, embedding), 1.0)
+    wrong = bce(d.conditional(real_features[:-1], embedding[1:]), 0.0)
+    fake_loss = bce(d.conditional(fake_features, embedding), 0.0)
     logs = {"d_real": real_loss.item(), "d_wrong": wrong.item(), "d_fake": fake_loss.item()}
     if d.uncond is None:
         loss = real_loss + 0.5 * (fake_loss + wrong)
@@ -109,7 +110,7 @@ class StackGAN(Family):
 
     def build_discriminator(self, config):
         net = StackDiscriminator(config.channels, config.stage1_size, config.image_size, config.d_width,
-                                 config.condition_dim)
+                                 len(VOCABULARY), config.condition_dim)
         return init_stackgan(net, config.init_std)
 
     def initial_state(self, config) -> dict:
@@ -147,18 +148,18 @@ class StackGAN(Family):
         cfg, stage = run.config, stage_at(run)
         embedding = self._embeddings(run, labels)
         fake, mu, logvar = self._generate(run, embedding, gen)
-        run._stack_fakes = (fake, mu, logvar)  # the generator's update uses the same fakes
+        run._stack_fakes = (fake, mu, logvar, embedding)  # the generator's update uses the same fakes
         if stage == 1:
             real = F.avg_pool2d(real, cfg.image_size // cfg.stage1_size)
         d = run.D.stage1 if stage == 1 else run.D.stage2
-        return discriminator_terms(d, real, fake.detach(), mu.detach())
+        return discriminator_terms(d, real, fake.detach(), embedding)
 
     def generator_loss(self, run, real, labels, gen):
-        fake, mu, logvar = run._stack_fakes
+        fake, mu, logvar, embedding = run._stack_fakes
         run._stack_fakes = None
         d = run.D.stage1 if stage_at(run) == 1 else run.D.stage2
         features = d(fake)
-        adversarial = bce(d.conditional(features, mu.detach()), 1.0)
+        adversarial = bce(d.conditional(features, embedding), 1.0)
         if d.uncond is not None:
             adversarial = adversarial + bce(d.unconditional(features), 1.0)
         kl = kl_to_standard_normal(mu, logvar)
@@ -178,7 +179,7 @@ class StackGAN(Family):
         run.G.eval()
         try:
             with torch.no_grad():
-                images = run.G(noise.to(run.device), self._embeddings(run, labels), stages=stage_at(run))
+                images = run.G(noise.to(run.device), self._embeddings(run, labels))  # the stage trained so far
         finally:
             run.G.train()
         grid = make_grid(images.cpu(), nrow=GRID_COLUMNS, padding=2, pad_value=1.0)
