@@ -23,7 +23,7 @@ from .test_train import assert_same_weights, states
 
 pytest.importorskip("sklearn")  # digits come from scikit-learn
 
-TINY = dict(image_size=16, stage1_size=8, g_width=4, d_width=4, condition_dim=4, z_dim=8, batch_size=4, steps=4,
+TINY = dict(image_size=16, stage1_size=8, stage1_fraction=0.5, g_width=4, d_width=4, condition_dim=4, z_dim=8, batch_size=4, steps=4,
             sample_every=0, checkpoint_every=0, log_every=1, device="cpu")
 
 

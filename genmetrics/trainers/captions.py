@@ -15,8 +15,8 @@ A batch's labels are (N, 4) integers: class, thick, inverted, template. The held
 (``captioned_split``) are made the same way from the validation and test digits.
 
 Text encoder: a fixed bag of words over ``VOCABULARY``, the count of each vocabulary word in the caption
-(``embed``). StackGAN embeds captions with a pretrained char-CNN-RNN (Reed et al. 2016; Zhang et al.
-2017, Section 4), whose weights cannot be downloaded here; over a closed template vocabulary a bag of words
+(``embed``). StackGAN embeds captions with a pretrained char-CNN-RNN (Reed et al. 2016, as Zhang et
+al. 2017), whose weights cannot be downloaded here; over a closed template vocabulary a bag of words
 is exact: two captions get the same vector only when they use the same words, and each template's
 words say the class and both attributes. Word order is ignored; an unknown word is an error that lists
 the vocabulary.
