@@ -138,11 +138,34 @@ def write_entry(path: Path, writer) -> bool:
         return False
 
 
-def _own_files(pattern: re.Pattern) -> list[Path]:
+# The onnxruntime backend's exported networks and remembered export failures (features/onnx_backend.py).
+ONNX_FOLDER = "onnx"
+ONNX_NAME = re.compile(r"^[0-9a-f]{32}-[0-9a-f]{16}\.onnx$")
+ONNX_FAILED_NAME = re.compile(r"^[0-9a-f]{32}\.failed\.json$")
+ONNX_TEMP_NAME = re.compile(r"^\.[0-9a-f]{32}(-[0-9a-f]{16}\.onnx|\.failed\.json)\.[a-z0-9_]+\.tmp$")
+
+
+def _own_files(pattern: re.Pattern, folder: str = "") -> list[Path]:
     try:
-        return sorted(p for p in cache_dir().iterdir() if pattern.match(p.name))
+        return sorted(p for p in (cache_dir() / folder).iterdir() if pattern.match(p.name))
     except OSError:  # no cache folder yet, or not a folder, or not readable
         return []
+
+
+def _onnx_entries() -> list[dict]:
+    found = []
+    for path in _own_files(ONNX_NAME, ONNX_FOLDER):
+        with contextlib.suppress(OSError):
+            found.append({"kind": "onnx", "file": str(path), "source": "exported network (--backend onnxruntime)",
+                          "n": None, "partial": False, "bytes": path.stat().st_size})
+    for path in _own_files(ONNX_FAILED_NAME, ONNX_FOLDER):
+        try:
+            why = json.loads(path.read_text()).get("why", "")
+        except (OSError, ValueError, AttributeError):
+            why = "unreadable record"
+        found.append({"kind": "onnx-failed", "file": str(path), "source": f"export not retried: {why}",
+                      "n": None, "partial": False, "bytes": 0})
+    return found
 
 
 def entries() -> list[dict]:
@@ -167,7 +190,7 @@ def entries() -> list[dict]:
         except NPZ_READ_ERRORS as exc:
             entry["damaged"] = f"{type(exc).__name__}: {exc}"
         found.append(entry)
-    return found
+    return found + _onnx_entries()
 
 
 def clear() -> int:
@@ -178,7 +201,13 @@ def clear() -> int:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
             count += 1
-    for path in _own_files(TEMP_NAME):
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+    for pattern in (ONNX_NAME, ONNX_FAILED_NAME):
+        for path in _own_files(pattern, ONNX_FOLDER):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                count += 1
+    for pattern, folder in ((TEMP_NAME, ""), (ONNX_TEMP_NAME, ONNX_FOLDER)):
+        for path in _own_files(pattern, folder):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
     return count

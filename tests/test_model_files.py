@@ -47,7 +47,7 @@ def save(model, example, path):
         torch.export.save(torch.export.export(model, (example,), dynamic_shapes=({0: batch},)), str(path))
     elif path.suffix == ".onnx":
         pytest.importorskip("onnxruntime")
-        # dynamo=False: the exporter onnx_backend.EXPORTER uses (the default one needs onnxscript)
+        # dynamo=False: the exporter onnx_export.EXPORTER uses (the default one needs onnxscript)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # that exporter's deprecation notice
             torch.onnx.export(model, (example,), str(path), dynamo=False, input_names=["x"], output_names=["y"],

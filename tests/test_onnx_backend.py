@@ -13,7 +13,7 @@ pytest.importorskip("onnx")
 import genmetrics  # noqa: E402
 from genmetrics import GenmetricsError  # noqa: E402
 from genmetrics.cache import CacheWarning, cache_dir  # noqa: E402
-from genmetrics.features import onnx_backend, registry  # noqa: E402
+from genmetrics.features import onnx_backend, onnx_export, registry  # noqa: E402
 from genmetrics.features.registry import load_extractor, register_extractor  # noqa: E402
 
 TOLERANCE = 1e-5
@@ -94,10 +94,10 @@ def test_damaged_export_is_rebuilt(real_images, damage):
 def test_export_key_has_the_versions(monkeypatch):
     """A file written by another torch (or onnx, or genmetrics) is never read: it has another key."""
     x = torch.zeros(1, 3, 8, 8)
-    before = onnx_backend.export_key({"weights_sha256": "a"}, x, ["out0"])
-    assert before != onnx_backend.export_key({"weights_sha256": "b"}, x, ["out0"])
+    before = onnx_export.export_key({"weights_sha256": "a"}, x, ["out0"])
+    assert before != onnx_export.export_key({"weights_sha256": "b"}, x, ["out0"])
     monkeypatch.setattr(torch, "__version__", "0.0.0")
-    assert before != onnx_backend.export_key({"weights_sha256": "a"}, x, ["out0"])
+    assert before != onnx_export.export_key({"weights_sha256": "a"}, x, ["out0"])
 
 
 def test_backend_choice(monkeypatch):
@@ -131,6 +131,43 @@ def test_unexportable_extractor_falls_back_to_torch(tmp_path, real_images):
     with pytest.warns(UserWarning, match="runs under torch"):
         result = features(real_images[:2], "onnxruntime", extractor="svd-test", extractor_weights=str(marker))
     assert result.protocol["backend"] == "torch" and "export failed" in result.protocol["backend_note"]
+
+
+def test_a_failed_export_is_remembered_until_the_cache_is_cleared(tmp_path, real_images, monkeypatch):
+    """The next process does not pay for an export that failed (DINOv2-L/14's takes minutes to fail); the
+    cache lists the failure and ``cache clear`` forgets it."""
+    from genmetrics import cache
+
+    marker = tmp_path / "weights.bin"
+    marker.write_bytes(b"keys the export cache")
+    register_extractor("svd-test", lambda device, path: Unexportable(), size=16, override=True)
+    attempts = []
+    export = onnx_export._export_bytes
+    monkeypatch.setattr(onnx_export, "_export_bytes", lambda *a: attempts.append(1) or export(*a))
+    notes = []
+    for _ in range(2):
+        _forget("svd-test")  # as a new process: no model kept in memory
+        with pytest.warns(UserWarning, match="runs under torch"):
+            result = features(real_images[:2], "onnxruntime", extractor="svd-test", extractor_weights=str(marker))
+        notes.append(result.protocol["backend_note"])
+    assert len(attempts) == 1 and "remembered" in notes[1] and "export failed" in notes[1]
+    [failed] = [e for e in cache.entries() if e["kind"] == "onnx-failed"]
+    assert "export failed" in failed["source"]
+    assert cache.clear() == 1 and not [e for e in cache.entries() if e["kind"] == "onnx-failed"]
+
+
+def test_cache_lists_and_clears_exported_networks(real_images):
+    from click.testing import CliRunner
+
+    from genmetrics.cli import cli
+
+    _forget("digits")
+    features(real_images[:2], "onnxruntime", extractor="digits")
+    listed = CliRunner().invoke(cli, ["cache", "list"])
+    assert listed.exit_code == 0 and "onnx" in listed.output and "exported network" in listed.output
+    cleared = CliRunner().invoke(cli, ["cache", "clear"])
+    assert cleared.exit_code == 0 and "removed 1 entries" in cleared.output
+    assert not list((cache_dir() / "onnx").glob("*.onnx"))
 
 
 def test_result_protocol_records_the_backend(real_images, fake_images):

@@ -72,7 +72,8 @@ def _entry_line(entry: dict) -> str:
     if "damaged" in entry:
         return size + f"DAMAGED ({entry['damaged']}): {entry['file']}"
     resumes = "(interrupted run, resumes) " if entry["partial"] else ""
-    return size + f"n={entry['n']}  {resumes}{entry['source']}"
+    count = f"n={entry['n']}  " if entry["n"] is not None else ""
+    return size + f"{count}{resumes}{entry['source']}"
 
 
 @cache_group.command("list")

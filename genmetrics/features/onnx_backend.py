@@ -2,12 +2,8 @@
 
 ``--backend auto`` (the default) runs onnxruntime on the CPU when ``genmetrics[onnx]`` is installed and the
 precision is fp32, torch otherwise (CUDA always stays with torch); ``--backend torch|onnxruntime`` forces one.
-The network is exactly the torch path's (Inception with its BatchNorms folded, features/inception.py), traced
-once per weights file and output set, and cached as ``<cache dir>/onnx/<key>-<digest>.onnx``: ``key`` is a
-SHA-256 over the extractor, its weights' SHA-256, the input shape and dtype, the outputs, the exporter and the
-torch, onnx and genmetrics versions (a new version exports again), ``digest`` the first 16 hex digits of the
-file's own SHA-256, checked on every load, so a damaged or truncated file is rebuilt, never trusted. Files are
-written atomically (temp file + ``os.replace``), so two processes exporting at once cannot corrupt one.
+The network is exactly the torch path's (Inception with its BatchNorms folded, features/inception.py), exported
+once per weights file and output set and cached by features/onnx_export.py.
 
 Why onnxruntime: on this project's 2-core CPU the exported graph ran InceptionV3 at 24.8 img/s against
 torch's 17.5 (issue 17), with features within float32 round-off of torch's (the tests bound it by 1e-5 of
@@ -15,27 +11,18 @@ the largest feature, per protocol). Threads: see docs/speed.md.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import io
-import json
 import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from .._version import __version__
 from ..defaults import BACKENDS
 from ..errors import GenmetricsError
+from .onnx_export import export_key, exported, known_failure, remember_failure
 
 ENV_BACKEND = "GENMETRICS_BACKEND"  # what ``auto`` means when set (torch or onnxruntime)
-# opset 17: the newest the TorchScript-based exporter of torch 2.x writes every op of these networks with.
-OPSET = 17
-# The TorchScript-based exporter: the torch.export-based one (dynamo=True) needs onnxscript and took 48 s
-# against 10 s for the same Inception graph on this project's CPU (measured 2026-11-30, torch 2.14.1).
-EXPORTER = "torch.onnx.export(dynamo=False)"
 VERIFY_TOLERANCE = 1e-4  # an export whose outputs differ from torch's by more (of their scale) is not used
 INSTALL_HINT = "pip install genmetrics[onnx]"
 # onnxruntime's threads spin-wait between ops by default; spinning takes the cores that decode and resize the
@@ -111,64 +98,6 @@ class _Outputs(torch.nn.Module):
         return tuple(out) if isinstance(out, (tuple, list)) else (out,)
 
 
-def export_key(identity: dict, example: torch.Tensor, output_names: list[str]) -> str:
-    """The cache key of an export: what the graph depends on, and every version that writes it."""
-    import onnx
-
-    record = {**identity, "input": [list(example.shape[1:]), str(example.dtype)], "outputs": output_names,
-              "exporter": EXPORTER, "opset": OPSET, "torch": torch.__version__, "onnx": onnx.__version__,
-              "genmetrics": __version__}
-    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
-
-
-def _export_bytes(module: torch.nn.Module, example: torch.Tensor, output_names: list[str]) -> bytes:
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript-based exporter's deprecation notices
-        torch.onnx.export(module, (example,), buffer, dynamo=False, opset_version=OPSET, input_names=["x"],
-                          output_names=output_names, do_constant_folding=True,
-                          dynamic_axes={"x": {0: "n"}, **{name: {0: "n"} for name in output_names}})
-    return buffer.getvalue()
-
-
-def _cached(folder: Path, key: str) -> Path | None:
-    """The valid cached export for ``key``; damaged ones (content digest not the one in the name) removed."""
-    from ..cache import CacheWarning
-
-    for path in sorted(folder.glob(f"{key[:32]}-*.onnx")):
-        try:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        except OSError:
-            continue
-        if digest[:16] == path.stem.rpartition("-")[2]:
-            return path
-        warnings.warn(f"the exported network {path} is damaged (its content does not match its name); "
-                      f"removed, exporting again", CacheWarning, stacklevel=4)
-        path.unlink(missing_ok=True)
-    return None
-
-
-def exported(module: torch.nn.Module, example: torch.Tensor, identity: dict, output_names: list[str]):
-    """The ONNX graph of ``module`` (a path in the cache, or the bytes when the cache cannot be written)."""
-    from .. import cache
-    from .._io import atomic_write
-
-    key = export_key(identity, example, output_names)
-    folder = cache.cache_dir() / "onnx"
-    found = _cached(folder, key) if folder.is_dir() else None
-    if found is not None:
-        return str(found)
-    data = _export_bytes(module, example, output_names)
-    path = folder / f"{key[:32]}-{hashlib.sha256(data).hexdigest()[:16]}.onnx"
-    try:
-        with atomic_write(path) as handle:
-            handle.write(data)
-    except OSError as exc:
-        cache.warn_unusable("written", exc)
-        return data
-    return str(path)
-
-
 def _close(ours: list[torch.Tensor], reference: list[torch.Tensor]) -> bool:
     if len(ours) != len(reference):
         return False
@@ -181,19 +110,34 @@ def _close(ours: list[torch.Tensor], reference: list[torch.Tensor]) -> bool:
 
 def onnx_callable(model, example: torch.Tensor, identity: dict):
     """``model`` (a callable returning a tensor or a tuple) run by onnxruntime, with the same outputs; or
-    (None, why) when it does not export cleanly or its export does not reproduce it."""
+    (None, why) when it does not export cleanly or its export does not reproduce it.
+
+    A failure is remembered in the cache (``<cache>/onnx/<key>.failed.json``), so that the next process
+    does not spend the export again (DINOv2-L/14 takes minutes to fail: its graph exceeds protobuf's 2 GiB);
+    ``genmetrics cache clear`` forgets it. Running out of memory is not remembered: it may not recur.
+    """
     module = _Outputs(model, [model])
+    with torch.no_grad():
+        raw = model(example)
+    reference = list(raw) if isinstance(raw, (tuple, list)) else [raw]
+    names = [f"out{i}" for i in range(len(reference))]
+    key = export_key(identity, example, names)
+    known = known_failure(key)
+    if known is not None:
+        return None, f"{known} (remembered from an earlier run: genmetrics cache clear to try again)"
     try:
-        with torch.no_grad():
-            raw = model(example)
-        reference = list(raw) if isinstance(raw, (tuple, list)) else [raw]
-        names = [f"out{i}" for i in range(len(reference))]
         network = OnnxNetwork(exported(module, example, identity, names))
         ours = network(example)
+    except MemoryError:
+        return None, "export failed: out of memory"
     except Exception as exc:  # the exporter raises many types for an op it cannot write
-        return None, f"export failed: {type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+        why = f"export failed: {type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+        remember_failure(key, why)
+        return None, why
     if not _close(ours, reference):
-        return None, f"the exported graph differs from torch by more than {VERIFY_TOLERANCE:g} of the scale"
+        why = f"the exported graph differs from torch by more than {VERIFY_TOLERANCE:g} of the scale"
+        remember_failure(key, why)
+        return None, why
     single = isinstance(raw, torch.Tensor)
 
     def run(x):
