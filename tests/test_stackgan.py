@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from genmetrics import GenmetricsError
-from genmetrics.trainers import train
+from genmetrics.trainers import load_generator, train
 from genmetrics.trainers.captions import (CAPTION_DATA, TEMPLATES, VOCABULARY, captioned_split, embed,
                                           embedding_table, open_caption_data, parse_caption, render)
 
@@ -126,6 +126,14 @@ def test_tiny_stackgan_resumes_across_the_stages_samples_captions_and_scores(tmp
                   "unknown word 'big'", "thick")
     code, out, err = run_cli("sample", tmp_path / "whole", "-n", "5", "-o", tmp_path / "r.npz")
     assert code == 0, err  # no caption: each sample's drawn from the 40
+    generator = load_generator(tmp_path / "whole", device="cpu")
+    whole_batch, labels = generator.sample(5, batch_size=5)
+    in_twos, _ = generator.sample(5, batch_size=2)
+    torch.testing.assert_close(whole_batch, in_twos, rtol=0, atol=1e-6)  # eval mode: rows are independent
+    with np.load(tmp_path / "r.npz") as data:
+        assert data["labels"].tolist() == labels.tolist()
+    with pytest.raises(GenmetricsError, match="takes --caption"):
+        generator.sample(2, code="1")
     code, out, err = run_cli("eval-captions", tmp_path / "whole", "-n", "1", "--no-baselines", "--json")
     assert code == 0, err
     (row,) = json.loads(out)["rows"]

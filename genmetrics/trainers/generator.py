@@ -106,17 +106,18 @@ class LoadedGenerator:
         if caption is not None and not captioned:
             raise GenmetricsError(f"--caption needs a text-to-image model (stackgan); {self.config.model} does not "
                                   f"read captions")
-        if captioned:
-            from .captions import CAPTION_COMBOS
+        if captioned:  # text to image: the net reads caption embeddings; the labels returned are their digits
+            from .captions import CAPTION_COMBOS, caption_condition
 
-        z, labels = sample_noise(n, self.z_dim, seed, truncation=truncation, start=start,
-                                 num_classes=CAPTION_COMBOS if captioned else self.num_classes)
-        if captioned:  # labels: the captions' digit classes; the network reads their embeddings
-            from .captions import caption_condition
-
-            labels, embeddings = caption_condition(caption, labels)
+            if code is not None:
+                raise GenmetricsError(f"--code fixes infogan's codes; {self.config.model} takes --caption")
+            z, drawn = sample_noise(n, self.z_dim, seed, truncation=truncation, num_classes=CAPTION_COMBOS,
+                                    start=start)
+            labels, embeddings = caption_condition(caption, drawn)
             parts = [self(z[i:i + batch_size], embeddings[i:i + batch_size]) for i in range(0, n, batch_size)]
             return (torch.cat(parts) if parts else self(z, embeddings)), labels
+        z, labels = sample_noise(n, self.z_dim, seed, truncation=truncation, num_classes=self.num_classes,
+                                 start=start)
         if class_index is not None:
             labels = torch.full((n,), int(class_index), dtype=torch.long)
         if code is not None:
