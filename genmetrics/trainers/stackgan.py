@@ -79,7 +79,7 @@ class StackGAN(Family):
     # Bundled captioned digits (CPU-sized, not the paper's; docs/trainers.md has the measured run): Stage I at
     # the digits' own 8x8 (a quarter of the side, as the paper's 64 of 256 px; at 16 px, 1,500 Stage-I steps
     # learned the inversion but no class), 16-channel networks, batch 64, 2,000 steps: 1,500 of Stage I
-    # (about 0.09 s each) and 500 of Stage II (about 0.8 s each) on the shared 2-core machine at a load of 5-6.
+    # (about 0.17 s each) and 500 of Stage II (about 0.55 s each) on the shared 2-core machine at a load of 5-6.
     digits_defaults = dict(epochs=None, steps=2000, stage1_fraction=0.75, stage1_size=8, g_width=16, d_width=16,
                            sample_every=250, checkpoint_every=400)
 
