@@ -66,6 +66,19 @@ def test_captioned_digits_are_the_four_variants_with_their_captions():
         open_caption_data(16, "dcgan")
 
 
+def test_data_command_writes_captioned_digits_with_their_captions(tmp_path):
+    code, out, err = run_cli("data", CAPTION_DATA, "--split", "test", "-o", tmp_path / "c.npz", "--json")
+    assert code == 0, err
+    images, labels = captioned_split("test")
+    with np.load(tmp_path / "c.npz") as data:
+        assert data["images"].shape == (600, 32, 32, 1) and np.array_equal(data["attributes"], labels.numpy())
+        assert data["captions"][0] == render(*labels[0].tolist()) and np.array_equal(data["labels"], labels[:, 0])
+    code, out, err = run_cli("data", CAPTION_DATA, "-n", "2", "-o", tmp_path / "folder")
+    assert code == 0, err
+    lines = (tmp_path / "folder" / "captions.txt").read_text().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("000000.png\t") and (tmp_path / "folder" / "000001.png").is_file()
+
+
 def test_conditioning_augmentation_kl_is_the_closed_form():
     from genmetrics.trainers.stackgan_nets import ConditioningAugmentation, kl_to_standard_normal
 

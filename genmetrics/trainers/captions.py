@@ -159,3 +159,47 @@ def open_data(data: str, data_root: str | None, image_size: int | None, model: s
     if data == CAPTION_DATA:
         return open_caption_data(image_size, model)
     return translation_data.open_data(data, data_root, image_size, model)
+
+
+def export(name: str, out, **options) -> dict:
+    """``genmetrics data``: ``digits-captions`` (export_captions), else translation_data.export."""
+    from . import translation_data
+
+    if name == CAPTION_DATA:
+        for unused in ("seed", "data_root", "unpaired"):
+            options.pop(unused, None)
+        return export_captions(out, **options)
+    return translation_data.export(name, out, **options)
+
+
+def export_captions(out, *, split: str = "train", image_size: int | None = None, n: int | None = None,
+                    force: bool = False) -> dict:
+    """The captioned digits of ``split`` (the first ``n``) to a .npz (``images`` uint8 NHWC, ``labels`` the
+    digit classes, ``attributes`` (N, 4): class, thick, inverted, template; ``captions`` the texts) or to a
+    folder of PNGs with ``captions.txt`` (one "file<TAB>caption" line per image)."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from .._io import atomic_write
+    from ..data.writers import check_new_folder, save_images
+
+    out = Path(out)
+    if out.suffix.lower() == ".npy":
+        raise GenmetricsError(f"-o {out}: captioned digits keep their captions in a .npz or a folder, not a .npy")
+    check_new_folder(out, force)
+    images, labels = captioned_split(split, image_size or 32)
+    images, labels = images[:n].permute(0, 2, 3, 1).numpy(), labels[:n]
+    texts = [render(*row) for row in labels.tolist()]
+    if out.suffix.lower() == ".npz":
+        with atomic_write(out) as handle:
+            np.savez(handle, images=images, labels=labels[:, 0].numpy(), attributes=labels.numpy(),
+                     captions=np.array(texts))
+        fmt = "npz uint8 NHWC with captions"
+    else:
+        fmt = save_images(out, images)
+        with atomic_write(out / "captions.txt", "w") as handle:
+            handle.write("".join(f"{i:06d}.png\t{text}\n" for i, text in enumerate(texts)))
+        fmt += " with captions.txt"
+    return {"data": CAPTION_DATA, "split": split, "output": str(out), "n": len(images), "format": fmt,
+            "image_size": int(images.shape[1])}
