@@ -51,14 +51,15 @@ def score(run_dir: Path, which: str) -> dict:
 def run_one(data: str, model: str, seed: int, root: Path, overrides: dict) -> dict:
     """Train one seed and score its final and best checkpoints."""
     out = root / f"{data}-{model}-seed{seed}"
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     train(model, data, out, seed=seed, progress=False, **overrides)
-    seconds = time.monotonic() - started
-    row = {"data": data, "model": model, "seed": seed, "seconds": seconds, "overrides": overrides,
+    seconds, cpu_seconds = time.monotonic() - started, time.process_time() - cpu_started
+    row = {"data": data, "model": model, "seed": seed, "seconds": seconds, "cpu_seconds": cpu_seconds,
+           "overrides": overrides,
            "final": score(out, "latest.pt"), "best": score(out, "best.pt")}
     print(f"  {data:7s} {model:9s} seed {seed}: final {row['final']['modes_covered']:2d} modes "
           f"{row['final']['high_quality']:.1%} HQ | best.pt {row['best']['modes_covered']:2d} modes "
-          f"{row['best']['high_quality']:.1%} HQ | {seconds:.0f} s", flush=True)
+          f"{row['best']['high_quality']:.1%} HQ | {seconds:.0f} s ({cpu_seconds:.0f} s CPU)", flush=True)
     return row
 
 
@@ -69,7 +70,7 @@ def spread(values) -> str:
 
 def summary(rows: list[dict]) -> str:
     lines = [f"{'setting (min / mean / max over seeds)':40s} {'modes covered':>24s} {'high quality %':>24s} "
-             f"{'reverse KL (mean)':>17s} {'s/run':>6s}"]
+             f"{'reverse KL (mean)':>17s} {'s/run':>6s} {'CPU s/run':>9s}"]
     for data in dict.fromkeys(r["data"] for r in rows):
         for model in dict.fromkeys(r["model"] for r in rows if r["data"] == data):
             subset = [r for r in rows if r["data"] == data and r["model"] == model]
@@ -79,8 +80,10 @@ def summary(rows: list[dict]) -> str:
                 kls = [r[which]["reverse_kl"] for r in subset if r[which]["reverse_kl"] is not None]
                 kl = f"{sum(kls) / len(kls):17.3f}" if kls else f"{'-':>17s}"
                 secs = sum(r["seconds"] for r in subset) / len(subset)
+                cpu = [r["cpu_seconds"] for r in subset if "cpu_seconds" in r]  # rows saved before it was kept lack it
+                cpu = f"{sum(cpu) / len(cpu):9.0f}" if cpu else f"{'-':>9s}"
                 label = f"{data} {model} ({'latest.pt' if which == 'final' else 'best.pt'}, {len(subset)} seeds)"
-                lines.append(f"{label:40s} {spread(modes):>24s} {spread(hq):>24s} {kl} {secs:6.0f}")
+                lines.append(f"{label:40s} {spread(modes):>24s} {spread(hq):>24s} {kl} {secs:6.0f} {cpu}")
             worst = [(r["seed"], r["final"]["modes_covered"], 100 * r["final"]["high_quality"]) for r in subset]
             lines.append(f"{'':40s} per seed (latest.pt): " + ", ".join(f"{s}: {m}/{h:.1f}%" for s, m, h in worst))
         for label, modes, hq in PUBLISHED[data]:

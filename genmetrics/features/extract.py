@@ -132,7 +132,8 @@ class FeatureStream:
             x = ex.protocol.on_device(x)
             if ex.precision == "fp64" and x.is_floating_point():
                 x = x.double()  # after the protocol's float32 resize: fp64 is the network's arithmetic
-            x = x.contiguous(memory_format=torch.channels_last)
+            if ex.backend == "torch":  # onnxruntime takes NCHW: channels_last would only be copied back
+                x = x.contiguous(memory_format=torch.channels_last)
             with precision_mode(ex.precision, ex.device):
                 out = ex.model(x, self.outputs)
             if not self._checked:
