@@ -155,7 +155,7 @@ def sample_command(run, n, output, force, sample_seed, sample_batch_size, trunca
       genmetrics sample runs/ac -n 100 -o class3/ --class 3
       genmetrics sample runs/info -n 64 -o c3.npz --code 3,-1,*      infogan: category 3, first code -1
       genmetrics sample runs/ring -n 2500 -o ring.npy               then: genmetrics modes ring.npy --data ring8
-      genmetrics sample runs/stack -n 16 -o sevens.png --caption "a thick seven"    stackgan
+      genmetrics sample runs/stack -n 16 -o sevens/ --caption "a thick seven"       stackgan
     """
     generator = load_generator(run, device=device)
     result = write_samples(generator, n, output, seed=sample_seed, batch_size=sample_batch_size,
