@@ -6,7 +6,7 @@ import click
 
 from .. import cache, refs
 from ..features.weights import sha256_of
-from ..trainers.translation_data import export
+from ..trainers.captions import export
 from .common import cli, emit, friendly_errors, json_option, option
 
 
@@ -33,7 +33,8 @@ def data_command(name, output, force, split, image_size, n, sample_seed, data_ro
     """Write the named data set NAME (digits, stacked-digits, mnist, fashion-mnist, cifar10, ring8, grid25;
     binarised: digits-binary, mnist-binary and their -dynamic forms, drawn once) as training sees it, to use
     as a reference for fid, parzen, prdc, modes or nll. Translation domains (digits-inverted, digits-thick,
-    digits-rot90, digits-colour; several comma-separated: one subfolder each, paired by file name).
+    digits-rot90, digits-colour; several comma-separated: one subfolder each, paired by file name). Captioned
+    digits (digits-captions: each digit thin or thick, upright or inverted) with their captions.
 
     \b
     Examples (offline, with the bundled digits):
@@ -43,6 +44,7 @@ def data_command(name, output, force, split, image_size, n, sample_seed, data_ro
       genmetrics parzen samples/ digits_test.npz --valid digits_valid.npz --gray
       genmetrics data cifar10 -o cifar10_train/ --data-root ~/data
       genmetrics data digits,digits-thick --split test -o pairs/     pairs/digits/, pairs/digits-thick/
+      genmetrics data digits-captions --split test -o captioned.npz    images, captions, attributes
     """
     result = export(name, output, split=split, image_size=image_size, n=n, seed=sample_seed,
                          data_root=data_root, force=force, unpaired=unpaired)

@@ -39,6 +39,8 @@ def _train_summary(result) -> str:
                      f"genmetrics modes points.npy --data {result.data}")
     elif result.model in FAMILIES and FAMILIES[result.model].translation:
         lines.append(f"  next: genmetrics eval-translation {result.run_dir}  (and genmetrics translate)")
+    elif result.model in FAMILIES and getattr(FAMILIES[result.model], "captioned", False):  # text to image
+        lines.append(f"  next: genmetrics eval-captions {result.run_dir}  (and genmetrics sample --caption TEXT)")
     elif result.model in FAMILIES and not FAMILIES[result.model].adversarial:  # a likelihood model
         lines.append(f"  next: genmetrics nll {result.run_dir} --split test  (and genmetrics sample)")
     else:
@@ -52,7 +54,7 @@ def _train_summary(result) -> str:
               help="A folder of images (class subfolders for acgan), digits, stacked-digits, mnist, fashion-mnist, "
                    "cifar10, ring8 or grid25; binarised: digits-binary, mnist-binary (and -dynamic); translation "
                    "models: domains A,B[,...] (digits, digits-inverted, digits-thick, digits-rot90, digits-colour, "
-                   "or folders).")
+                   "or folders); stackgan: digits-captions.")
 @click.option("--data-b", default=None, help="Translation models: domain B (a folder; paired with --data-a's "
                                              "files by name for pix2pix), the same as --data A,B.")
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="The run folder.")
@@ -87,7 +89,8 @@ def _train_summary(result) -> str:
 def train_command(model, out, lr, settings, resume, dry_run, as_json, quiet, data, data_b, **options):
     """Train a reference model: MODEL is a GAN (gan, dcgan, lsgan, wgan, wgan-gp, acgan, unrolled, cgan, sgan,
     infogan, ebgan, began, progan), an adversarial autoencoder (aae), a likelihood model (vae, nade,
-    pixelcnn; scored by genmetrics nll) or a translation model (pix2pix; scored by genmetrics eval-translation).
+    pixelcnn; scored by genmetrics nll), a translation model (pix2pix; scored by genmetrics eval-translation) or a
+    text-to-image model (stackgan on digits-captions; scored by genmetrics eval-captions).
 
     Defaults are the published ones (cited in genmetrics/trainers/); --dry-run shows them all. The run
     folder gets config.json, checkpoints/{latest,best}.pt, samples/step_NNNNNN.png and metrics.jsonl.
@@ -136,11 +139,13 @@ def train_command(model, out, lr, settings, resume, dry_run, as_json, quiet, dat
 @click.option("--class", "class_index", type=int, default=None, help="Only this class (acgan, cgan; infogan: this categorical code).")
 @click.option("--code", default=None, metavar="C[,V1,...]",
               help="infogan: fix the categorical code C and continuous codes V in [-1, 1] (* = random), e.g. 3,0.5,*.")
+@click.option("--caption", default=None, metavar="TEXT",
+              help="stackgan: the caption of every sample, e.g. \"a thick seven\" [default: one drawn per sample].")
 @option("device")
 @json_option
 @friendly_errors
-def sample_command(run, n, output, force, sample_seed, sample_batch_size, truncation, class_index, code, device,
-                   as_json):
+def sample_command(run, n, output, force, sample_seed, sample_batch_size, truncation, class_index, code, caption,
+                   device, as_json):
     """Draw N samples from RUN (a run folder: its best.pt, else latest.pt; or a .pt checkpoint).
 
     \b
@@ -150,10 +155,11 @@ def sample_command(run, n, output, force, sample_seed, sample_batch_size, trunca
       genmetrics sample runs/ac -n 100 -o class3/ --class 3
       genmetrics sample runs/info -n 64 -o c3.npz --code 3,-1,*      infogan: category 3, first code -1
       genmetrics sample runs/ring -n 2500 -o ring.npy               then: genmetrics modes ring.npy --data ring8
+      genmetrics sample runs/stack -n 16 -o sevens/ --caption "a thick seven"       stackgan
     """
     generator = load_generator(run, device=device)
     result = write_samples(generator, n, output, seed=sample_seed, batch_size=sample_batch_size,
-                           truncation=truncation, class_index=class_index, force=force, code=code)
+                           truncation=truncation, class_index=class_index, force=force, code=code, caption=caption)
     emit(result, as_json, f"wrote {result['n']} samples to {result['output']} ({result['format']}; "
                           f"{result['model']} on {result['data']}, step {result['step']}, seed {sample_seed})")
 

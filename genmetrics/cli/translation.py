@@ -1,8 +1,11 @@
-"""Commands about image-to-image translation runs: translate images with one, score one."""
+"""Commands about conditional image runs: translate images with a translation run, score one; score a
+text-to-image run's samples against their captions."""
 from __future__ import annotations
 
 import click
 
+from ..errors import GenmetricsError
+from ..trainers.caption_eval import SAMPLES_PER_CAPTION, captions_table, evaluate_captions
 from ..trainers.translate import translate_images
 from ..trainers.translation_eval import evaluate_translation, translation_table
 from .common import cli, emit, friendly_errors, json_option, option, quiet_option
@@ -60,3 +63,29 @@ def eval_translation_command(run, data, extractor, device, no_baselines, as_json
     result = evaluate_translation(run, data, extractor=extractor, device=device, baselines=not no_baselines,
                                   progress=not quiet)
     emit(result, as_json, translation_table(result))
+
+
+@cli.command("eval-captions")
+@click.argument("run")
+@click.option("-n", "per_caption", type=int, default=SAMPLES_PER_CAPTION, show_default=True,
+              help="Samples per caption (40 captions: each digit thin or thick, upright or inverted).")
+@option("sample_seed", "--seed")
+@option("device")
+@click.option("--no-baselines", is_flag=True, help="Only the model's row (not the real digits nor untrained weights).")
+@json_option
+@friendly_errors
+def eval_captions_command(run, per_caption, sample_seed, device, no_baselines, as_json):
+    """Score the text-to-image run RUN (stackgan): the share of its samples whose digit class (the digits
+    classifier), stroke thickness and inversion match their captions, beside the held-out digits with their
+    own captions (the ceiling), with shuffled captions (chance) and the run's untrained weights.
+
+    \b
+    Examples:
+      genmetrics eval-captions runs/stack
+      genmetrics eval-captions runs/stack -n 50 --json
+    """
+    if per_caption < 1:
+        raise GenmetricsError(f"-n {per_caption}: give at least 1 sample per caption")
+    result = evaluate_captions(run, per_caption=per_caption, seed=sample_seed, device=device,
+                               baselines=not no_baselines)
+    emit(result, as_json, captions_table(result))

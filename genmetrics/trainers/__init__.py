@@ -9,7 +9,7 @@ they produce.
 Families (one file each, defaults cited there): gan, dcgan, lsgan, wgan, wgan-gp, acgan, unrolled, cgan, sgan,
 infogan, ebgan, began, progan; aae; the likelihood models vae, nade, pixelcnn (likelihood.py; test NLL in
 nll.py); the translation models pix2pix, cyclegan, discogan, stargan (translation.py; translate.py,
-translation_eval.py).
+translation_eval.py); the text-to-image stackgan (captions.py, caption_eval.py).
 """
 from .base import FAMILIES, Family
 from .families import get_family

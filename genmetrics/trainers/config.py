@@ -79,7 +79,11 @@ class TrainConfig:
     pool_size: int | None = None       # cyclegan: the history buffer of generated images
     cls_lambda: float | None = None    # stargan: weight of the domain classification loss
     d_layers: int | None = None        # translation: strided layers of the PatchGAN discriminator
-    g_blocks: int | None = None        # translation: residual blocks of the ResNet generator
+    g_blocks: int | None = None        # translation: residual blocks of the ResNet generator; stackgan: Stage II's
+    kl_lambda: float | None = None     # stackgan: weight of conditioning augmentation's KL term
+    stage1_fraction: float | None = None  # stackgan: the share of the steps that trains Stage I (Stage II after)
+    stage1_size: int | None = None     # stackgan: Stage I's image side
+    condition_dim: int | None = None   # stackgan: entries of the conditioning vector c
     eval_every: int = 0                # 0: no evaluation while training
     stop_patience: int = 0             # end the run after N evaluations without improvement; 0: off
     stop_metric: str | None = None     # the tracked metric (stopping.py); None: the family's or the leading one

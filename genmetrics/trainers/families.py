@@ -8,6 +8,7 @@ from __future__ import annotations
 from . import acgan, began, cgan, dcgan, ebgan, gan, infogan, lsgan, progan, sgan, unrolled, wgan, wgan_gp  # noqa: F401  (they register)
 from . import cyclegan, discogan, pix2pix, stargan  # noqa: F401  (translation families: they register)
 from . import aae, nade, pixelcnn, vae  # noqa: F401  (they register)
+from . import stackgan  # noqa: F401  (text to image: it registers)
 from .base import Family, lookup_family
 
 

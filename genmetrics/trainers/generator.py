@@ -92,15 +92,30 @@ class LoadedGenerator:
         return self.net(z.to(self.device), labels).float().cpu()
 
     def sample(self, n: int, seed: int = DEFAULTS.sample_seed, *, batch_size: int = DEFAULTS.sample_batch_size, truncation: float | None = None,
-               class_index: int | None = None, start: int = 0, code: str | None = None
+               class_index: int | None = None, start: int = 0, code: str | None = None, caption: str | None = None
                ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Samples ``start`` .. ``start + n - 1`` (on the CPU) and their classes; deterministic in ``seed``
         whatever ``batch_size``, and sample i is the same whichever slice asks for it. ``code``: InfoGAN's
-        codes fixed, ``"C,V1,V2"`` (``*`` for a random entry; see infogan.parse_code)."""
+        codes fixed, ``"C,V1,V2"`` (``*`` for a random entry; see infogan.parse_code). ``caption``: a
+        text-to-image model's caption (stackgan, captions.py; without one each sample's caption is drawn)."""
         if n < 0 or batch_size < 1 or start < 0:
             raise GenmetricsError("-n and --batch-size must be at least 1")
         if class_index is not None and not self.num_classes:
             raise GenmetricsError(f"--class needs a class-conditional model (acgan, cgan) or infogan; this is {self.config.model}")
+        captioned = getattr(self.net, "captioned", False)
+        if caption is not None and not captioned:
+            raise GenmetricsError(f"--caption needs a text-to-image model (stackgan); {self.config.model} does not "
+                                  f"read captions")
+        if captioned:  # text to image: the net reads caption embeddings; the labels returned are their digits
+            from .captions import CAPTION_COMBOS, caption_condition
+
+            if code is not None:
+                raise GenmetricsError(f"--code fixes infogan's codes; {self.config.model} takes --caption")
+            z, drawn = sample_noise(n, self.z_dim, seed, truncation=truncation, num_classes=CAPTION_COMBOS,
+                                    start=start)
+            labels, embeddings = caption_condition(caption, drawn)
+            parts = [self(z[i:i + batch_size], embeddings[i:i + batch_size]) for i in range(0, n, batch_size)]
+            return (torch.cat(parts) if parts else self(z, embeddings)), labels
         z, labels = sample_noise(n, self.z_dim, seed, truncation=truncation, num_classes=self.num_classes,
                                  start=start)
         if class_index is not None:
@@ -139,7 +154,7 @@ def load_generator(path: str | Path, device: str = DEFAULTS.device) -> LoadedGen
 def write_samples(generator: LoadedGenerator, n: int, out: str | Path, *, seed: int = DEFAULTS.sample_seed,
                   batch_size: int = DEFAULTS.sample_batch_size,
                   truncation: float | None = None, class_index: int | None = None, force: bool = False,
-                  code: str | None = None) -> dict:
+                  code: str | None = None, caption: str | None = None) -> dict:
     """Write ``n`` samples to ``out``: a folder of PNGs or a .npz/.npy (uint8 NHWC) for images; a .npy float
     (N, 2) for toy data. Returns a summary (output, n, format, seed, ...). An existing file is replaced only
     with ``force``; a folder must be new or empty.
@@ -160,7 +175,7 @@ def write_samples(generator: LoadedGenerator, n: int, out: str | Path, *, seed: 
     distributed.barrier()  # every rank has checked the output before any rank writes into it
     share = distributed.shard(n, batch_size)
     samples, labels = generator.sample(len(share), seed, batch_size=batch_size, truncation=truncation,
-                                       class_index=class_index, start=share.start, code=code)
+                                       class_index=class_index, start=share.start, code=code, caption=caption)
     if generator.kind == "toy":
         points = distributed.gather_array(samples.numpy().astype(np.float32))
         if distributed.is_main():
@@ -175,5 +190,6 @@ def write_samples(generator: LoadedGenerator, n: int, out: str | Path, *, seed: 
         labels = None if labels is None else distributed.gather_array(labels.numpy())
         fmt = save_images(out, images, labels) if distributed.is_main() else f"{suffix[1:]} uint8 NHWC"
     return {"output": str(out), "n": n, "format": fmt, "seed": seed, "truncation": truncation,
-            "class": class_index, **({"code": code} if code is not None else {}), "model": generator.config.model, "data": generator.config.data,
+            "class": class_index, **({"code": code} if code is not None else {}),
+            **({"caption": caption} if caption is not None else {}), "model": generator.config.model, "data": generator.config.data,
             "step": generator.step}

@@ -29,7 +29,7 @@ from .evaluate import evaluate_run, write_sample_grid
 from .families import get_family
 from .state import TrainingState
 from .stopping import plot_metrics
-from .translation_data import open_data
+from .captions import open_data
 
 # Toy runs (MLPs on batches of 2-D points) use one intra-op thread on the CPU: `python
 # benchmarks/toy_speed.py` (alternating 1 and 2 threads in one process; numbers in docs/trainers.md) on the

@@ -217,7 +217,8 @@ def load_folders(paths: list[Path], size: int | None, paired: bool) -> list[torc
 
 
 def open_data(data: str, data_root: str | None, image_size: int | None, model: str | None):
-    """``--data`` for ``model``: translation domains ``A,B[,...]`` (open_for_model), else data.open_training_data."""
+    """``--data`` for ``model``: translation domains ``A,B[,...]`` (open_for_model), else data.open_training_data
+    (captioned digits: captions.open_data, which calls this)."""
     from .data import open_training_data
 
     if "," in data:
