@@ -164,11 +164,15 @@ class DiscriminatorNet(nn.Module):
         return self.body[:-head](self._input(x, labels)).flatten(1)
 
 
-def init_weights(module: nn.Module, std: float) -> None:
-    """N(0, std) weights, zero biases, N(1, std) batch-norm scales; PyTorch's defaults when std is 0."""
+def init_weights(module: nn.Module, std: float, keep=()) -> None:
+    """N(0, std) weights, zero biases, N(1, std) batch-norm scales; PyTorch's defaults when std is 0, and for
+    the modules in ``keep``."""
     if not std:
         return
+    kept = {id(m) for m in keep}
     for m in module.modules():
+        if id(m) in kept:
+            continue
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(m.weight, 0.0, std)
             if m.bias is not None:

@@ -45,6 +45,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .nets import init_weights
+
 LEAK = 0.2  # official model.py: nn.LeakyReLU(0.2) in both discriminators
 STAGE2_DOWNSAMPLINGS = 2  # official STAGE2_G encoder: 64 px -> 16 px, two stride-2 convolutions
 
@@ -205,16 +207,7 @@ class StackDiscriminator(nn.Module):
 def init_stackgan(module: nn.Module, std: float = 0.02) -> nn.Module:
     """The official ``weights_init`` (N(0, std) conv/linear weights, zero biases, N(1, std) BN scales) but for
     the layers that read the bag of words, which keep PyTorch's default (module docstring)."""
-    readers = {id(m.fc) for m in module.modules() if isinstance(m, ConditioningAugmentation)}
-    readers |= {id(m.context[0]) for m in module.modules() if isinstance(m, StageDiscriminator)}
-    for m in module.modules():
-        if id(m) in readers:
-            continue
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            nn.init.normal_(m.weight, 0.0, std)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            nn.init.normal_(m.weight, 1.0, std)
-            nn.init.zeros_(m.bias)
+    readers = [m.fc for m in module.modules() if isinstance(m, ConditioningAugmentation)]
+    readers += [m.context[0] for m in module.modules() if isinstance(m, StageDiscriminator)]
+    init_weights(module, std, keep=readers)
     return module
