@@ -68,7 +68,7 @@ def exported(module: torch.nn.Module, example: torch.Tensor, identity: dict, out
     from .._io import atomic_write
 
     key = export_key(identity, example, output_names)
-    folder = cache.cache_dir() / "onnx"
+    folder = cache.cache_dir() / cache.ONNX_FOLDER
     found = _cached(folder, key) if folder.is_dir() else None
     if found is not None:
         return str(found)
@@ -87,7 +87,7 @@ def failure_path(key: str) -> Path:
     """Where the reason an export failed is kept, so that later processes do not pay for the attempt."""
     from .. import cache
 
-    return cache.cache_dir() / "onnx" / f"{key[:32]}.failed.json"
+    return cache.cache_dir() / cache.ONNX_FOLDER / f"{key[:32]}.failed.json"
 
 
 def known_failure(key: str) -> str | None:
