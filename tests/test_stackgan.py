@@ -153,6 +153,18 @@ def test_tiny_stackgan_resumes_across_the_stages_samples_captions_and_scores(tmp
     assert row["row"] == "stackgan" and row["n"] == 40
 
 
+def test_digits_defaults_are_the_measured_run(tmp_path):
+    """docs/trainers.md's default run: 6,000 steps at the paper's learning rate, Stage II from step 5,000
+    (stage1_fraction 5/6 must round to exactly 5,000 of 6,000), Stage I at 8 px."""
+    from genmetrics.trainers.config import resolve_config
+    from genmetrics.trainers.families import get_family
+
+    config = resolve_config("stackgan", open_caption_data(32, "stackgan"), tmp_path, {})
+    assert (config.steps, config.batch_size, config.stage1_size, config.g_width, config.d_width) == (6000, 64, 8, 16, 16)
+    assert (config.lr_g, config.lr_d, config.kl_lambda, config.condition_dim) == (2e-4, 2e-4, 2.0, 128)
+    assert get_family("stackgan").initial_state(config) == {"stage1_steps": 5000}
+
+
 def test_caption_options_are_refused_where_they_do_not_apply(tmp_path):
     from genmetrics.trainers.config import TrainConfig
     from genmetrics.trainers.generator import LoadedGenerator
