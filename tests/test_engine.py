@@ -113,3 +113,20 @@ def test_precision_is_opt_in_recorded_and_bf16_moves_features(real_images, weigh
     assert 1e-4 < relative_error(fast.features, exact.features) < 0.3
     with pytest.raises(genmetrics.GenmetricsError, match="tf32"):
         genmetrics.compute_features(real_images[:2], weights=weights, precision="tf32", device="cpu")
+
+
+@pytest.mark.parametrize("precision, inside", [("fp32", False), ("fp64", False), ("tf32", True)])
+def test_cuda_fp32_forbids_tf32_and_restores_the_flags(precision, inside):
+    """PyTorch lets cuDNN convolutions run TF32 by default (cudnn.allow_tf32 is True): fp32 and fp64 must turn
+    it off on CUDA, tf32 on, and the user's flags come back afterwards. The flags are plain settings, so this
+    runs without a GPU."""
+    from genmetrics.features.extract import precision_mode
+
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    try:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = (not inside), (not inside)
+        with precision_mode(precision, torch.device("cuda")):
+            assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == (inside, inside)
+        assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == (not inside, not inside)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved

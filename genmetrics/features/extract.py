@@ -31,13 +31,16 @@ SAME_FEATURES = 1e-6  # about 8 float32 round-offs (eps 1.19e-7) relative to the
 
 @contextlib.contextmanager
 def precision_mode(precision: str, device: torch.device):
-    """fp32: nothing; tf32: allow TensorFloat-32 in CUDA matmuls and convs; bf16: autocast to bfloat16."""
+    """bf16: autocast to bfloat16. On CUDA, tf32 allows TensorFloat-32 in matmuls and convolutions, and
+    fp32 and fp64 forbid it: PyTorch's own default lets cuDNN convolutions run in TF32 (10-bit mantissas;
+    ``torch.backends.cudnn.allow_tf32`` is True), which is not the float32 the reference tools compute on
+    the CPU (measured on an H200: benchmarks/gpu_check.py, docs/speed.md). Both flags are restored after."""
     if precision == "bf16":
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
             yield
-    elif precision == "tf32":
+    elif device.type == "cuda":
         saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = precision == "tf32"
         try:
             yield
         finally:
