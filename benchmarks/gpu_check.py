@@ -1,14 +1,16 @@
 """What the CPU test suite cannot check: feature and metric numbers on a CUDA GPU, and their speed there.
 
-    python benchmarks/gpu_check.py [--n 1000] [--size 64] [--rounds 3] [--json gpu_check.json]
+    python benchmarks/gpu_check.py [--n 2100] [--size 64] [--rounds 3] [--json gpu_check.json]
+    python benchmarks/gpu_check.py --device cpu --n 60 --size 32 --rounds 1    # a dry run of the script
 
 1. Features of the same PNGs (pytorch-fid protocol, random weights of the exact architecture) on CUDA
    against the CPU's float32 (the reference tools' arithmetic): genmetrics at fp32 (TF32 off), tf32 and
    bf16, and pytorch-fid's own InceptionV3 on CUDA with PyTorch's defaults (cuDNN convolutions in TF32)
    and with TF32 off. Error: max |a - b| / max |b| over every feature.
 2. FID, KID, IS, precision, recall, density and coverage of two image sets from features and metric
-   arithmetic on CUDA against the CPU, and pytorch-fid's FID on CUDA.
-3. Speed end to end (PNG decoding, resize, network): genmetrics on CUDA at its defaults and at fp32 against
+   arithmetic on CUDA against the CPU, and the FID of pytorch-fid's CUDA features (n above the 2,048 dims,
+   so that the covariances are not singular).
+3. Speed end to end (PNG decoding, resize, network): genmetrics on CUDA at fp32, tf32 and bf16 against
    pytorch-fid's ``calculate_activation_statistics`` (batch 50, min(8, cores) DataLoader workers, its
    CLI's defaults), alternating A, B, A, B; the median of ``--rounds`` rounds.
 4. Training on CUDA: dcgan on the bundled digits, 40 steps in one run against 20 steps then --resume to 40
@@ -51,7 +53,7 @@ def relative(a, b) -> float:
 
 def ours(files, weights, device, precision="fp32", **options):
     return genmetrics.compute_features(files, weights=weights, device=device, precision=precision, backend="torch",
-                                       progress=False, cache=False, **options).features
+                                       resize="pytorch-fid", progress=False, cache=False, **options).features
 
 
 def pytorch_fid_features(files, tf32: bool):
@@ -79,17 +81,19 @@ def features_section(files, weights) -> dict:
 
 
 def metrics_section(real, fake, weights) -> dict:
-    from pytorch_fid.fid_score import calculate_frechet_distance
+    from genmetrics.metrics.fid import frechet_distance
 
     results = {}
     for device in ("cpu", DEVICE):
-        values = genmetrics.evaluate(real, fake, METRICS, weights=weights, device=device, progress=False, cache=False)
+        values = genmetrics.evaluate(real, fake, METRICS, weights=weights, device=device, progress=False,
+                                     resize="pytorch-fid")
         results[device] = {k: v for k, v in values.items() if isinstance(v, (int, float))}
-    pf = [pytorch_fid_features(files, True) for files in (real, fake)]
-    stats = [(f.mean(0), np.cov(f, rowvar=False)) for f in pf]
-    results["pytorch-fid cuda fid"] = float(calculate_frechet_distance(*stats[0], *stats[1]))
     results["largest relative difference cuda/cpu"] = max(
         abs(results[DEVICE][k] - v) / max(abs(v), 1e-12) for k, v in results["cpu"].items() if k in results[DEVICE])
+    # pytorch-fid's features on CUDA at PyTorch's defaults, their FID by our Frechet distance (pytorch-fid 0.3.0's
+    # own calculate_frechet_distance passes sqrtm(disp=False), which scipy 1.18 no longer accepts)
+    stats = [(f.mean(0), np.cov(f, rowvar=False)) for f in (pytorch_fid_features(x, True) for x in (real, fake))]
+    results["pytorch-fid features on cuda (TF32), fid"] = float(frechet_distance(*stats[0], *stats[1]))
     return results
 
 
@@ -100,10 +104,9 @@ def speed_section(files, folder, weights, rounds) -> dict:
     model = InceptionV3([3]).eval().to(DEVICE)
     workers = min(8, os.cpu_count())
     runs = {"pytorch-fid": lambda: calculate_activation_statistics(files, model, 50, 2048, DEVICE, workers),
-            "genmetrics defaults": lambda: genmetrics.compute_statistics(folder, weights=weights, device=DEVICE,
-                                                                         progress=False, cache=False),
-            "genmetrics bf16": lambda: genmetrics.compute_statistics(folder, weights=weights, device=DEVICE,
-                                                                     precision="bf16", progress=False, cache=False)}
+            **{f"genmetrics {p}": lambda p=p: genmetrics.compute_statistics(
+                folder, weights=weights, device=DEVICE, resize="pytorch-fid", precision=p, progress=False, cache=False)
+               for p in (("fp32", "tf32", "bf16") if DEVICE == "cuda" else ("fp32", "bf16"))}}
     for run in runs.values():
         run()  # warm-up: model construction, cuDNN's algorithm search
     seconds = {name: [] for name in runs}
@@ -135,7 +138,7 @@ def training_section(tmp: Path, device: str) -> dict:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=1000, help="images per set")
+    parser.add_argument("--n", type=int, default=2100, help="images per set")
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", type=Path, default=Path("gpu_check.json"))
