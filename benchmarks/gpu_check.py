@@ -15,6 +15,8 @@
    CLI's defaults), alternating A, B, A, B; the median of ``--rounds`` rounds.
 4. Training on CUDA: dcgan on the bundled digits, 40 steps in one run against 20 steps then --resume to 40
    (the largest difference between the two generators' weights).
+5. With --profile: the top functions of one genmetrics run and one pytorch-fid run (cProfile), to find what
+   keeps genmetrics below pytorch-fid's speed on a GPU (docs/speed.md).
 
 Each section's figures go to --json as soon as it ends; a failing section is recorded and the next runs.
 """
@@ -123,6 +125,33 @@ def speed_section(files, folder, weights, rounds) -> dict:
             "ratio vs pytorch-fid": {n: rates[n] / rates["pytorch-fid"] for n in rates if n != "pytorch-fid"}}
 
 
+def profile_section(files, folder, weights) -> dict:
+    """Where the time goes: the top functions (cumulative) of one genmetrics tf32 run and one pytorch-fid run."""
+    import cProfile
+    import io
+    import pstats
+
+    from pytorch_fid.fid_score import calculate_activation_statistics
+    from pytorch_fid.inception import InceptionV3
+
+    model = InceptionV3([3]).eval().to(DEVICE)
+    workers = min(8, os.cpu_count())
+    precision = "tf32" if DEVICE == "cuda" else "fp32"
+    runs = {f"genmetrics {precision}": lambda: genmetrics.compute_statistics(
+                folder, weights=weights, device=DEVICE, resize="pytorch-fid", precision=precision, progress=False,
+                cache=False),
+            "pytorch-fid": lambda: calculate_activation_statistics(files, model, 50, 2048, DEVICE, workers)}
+    out = {}
+    for name, run in runs.items():
+        run()  # warm-up
+        profiler = cProfile.Profile()
+        profiler.runcall(run)
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(30)
+        out[name] = text.getvalue().splitlines()[-40:]
+    return out
+
+
 def training_section(tmp: Path, device: str) -> dict:
     from genmetrics.trainers import load_generator, train
 
@@ -143,6 +172,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", type=Path, default=Path("gpu_check.json"))
     parser.add_argument("--device", default="cuda", help="cuda; cpu for a dry run of this script")
+    parser.add_argument("--profile", action="store_true", help="also profile one run of each tool (cProfile)")
     args = parser.parse_args()
     global DEVICE
     DEVICE = args.device
@@ -162,6 +192,8 @@ def main():
                     "metrics": lambda: metrics_section(real, fake, weights),
                     "speed": lambda: speed_section(real, tmp / "real", weights, args.rounds),
                     "training": lambda: training_section(tmp, DEVICE)}
+        if args.profile:
+            sections["profile"] = lambda: profile_section(real, tmp / "real", weights)
         for name, section in sections.items():
             started = time.perf_counter()
             try:
