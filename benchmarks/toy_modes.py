@@ -20,7 +20,7 @@ import multiprocessing
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -103,7 +103,9 @@ def main(argv=None) -> None:
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--jobs", type=int, default=1, help="runs at once, one thread each [1]")
     parser.add_argument("--out", type=Path, default=None, help="keep the run folders here [a temp dir]")
-    parser.add_argument("--json", type=Path, default=None, help="also write every row to this JSON file")
+    parser.add_argument("--device", default=None, help="train on this device (cpu, cuda) [the default's]")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="also write every row to this JSON file (rewritten as each run ends)")
     parser.add_argument("--from-json", type=Path, default=None, help="print the table of saved rows; train nothing")
     args = parser.parse_args(argv)
     if args.from_json:
@@ -112,19 +114,29 @@ def main(argv=None) -> None:
     overrides = dict(parse_setting(s) for s in args.settings)
     if args.steps is not None:
         overrides["steps"] = args.steps
+    if args.device is not None:
+        overrides["device"] = args.device
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     with tempfile.TemporaryDirectory() as tmp:
         root = args.out or Path(tmp)
         jobs = [(data, model, seed, root, overrides) for data in args.data or ["ring8", "grid25"]
                 for model in args.model or ["gan"] for seed in seeds]
+        rows = []
+
+        def keep(row):  # an interrupted sweep keeps the runs that ended
+            rows.append(row)
+            if args.json:
+                args.json.write_text(json.dumps(sorted(rows, key=lambda r: (r["data"], r["model"], r["seed"])),
+                                                indent=2))
         if args.jobs > 1:
             with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-                rows = list(pool.map(run_one, *zip(*jobs)))
+                for future in as_completed([pool.submit(run_one, *job) for job in jobs]):
+                    keep(future.result())
         else:
-            rows = [run_one(*job) for job in jobs]
+            for job in jobs:
+                keep(run_one(*job))
+    rows.sort(key=lambda r: (r["data"], r["model"], r["seed"]))
     print(summary(rows))
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
 
 
 if __name__ == "__main__":

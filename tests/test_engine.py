@@ -5,6 +5,7 @@ import torch
 
 import genmetrics
 from genmetrics import RunningStats, save_statistics
+from genmetrics.features import extract
 from genmetrics.features.compute import save_features
 from tests.helpers import relative_error
 
@@ -113,3 +114,35 @@ def test_precision_is_opt_in_recorded_and_bf16_moves_features(real_images, weigh
     assert 1e-4 < relative_error(fast.features, exact.features) < 0.3
     with pytest.raises(genmetrics.GenmetricsError, match="tf32"):
         genmetrics.compute_features(real_images[:2], weights=weights, precision="tf32", device="cpu")
+
+
+def _tf32_settings():
+    if extract.NEW_PRECISION_API:
+        return torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision
+    return torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+
+
+@pytest.mark.parametrize("user", ["default", "medium", "allow_tf32"])
+@pytest.mark.parametrize("precision", ["fp32", "fp64", "tf32"])
+def test_cuda_fp32_forbids_tf32_and_restores_the_users_settings(precision, user):
+    """PyTorch lets cuDNN convolutions run TF32 by default: fp32 and fp64 must turn TF32 off on CUDA, tf32 on,
+    and whatever the user had set (a "medium" matmul precision, the legacy flags) comes back afterwards. The
+    settings are plain flags, so this runs without a GPU."""
+    saved = _tf32_settings()
+    try:
+        if user == "medium":
+            torch.set_float32_matmul_precision("medium")
+        elif user == "allow_tf32":
+            torch.backends.cuda.matmul.allow_tf32 = True
+        before = _tf32_settings()
+        with extract.precision_mode(precision, torch.device("cuda")):
+            expected = ("tf32", "tf32") if precision == "tf32" else ("ieee", "ieee")
+            if not extract.NEW_PRECISION_API:
+                expected = (precision == "tf32",) * 2
+            assert _tf32_settings() == expected
+        assert _tf32_settings() == before
+    finally:
+        if extract.NEW_PRECISION_API:
+            torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision = saved
+        else:
+            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved

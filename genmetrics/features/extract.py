@@ -29,19 +29,44 @@ NEAR_ZERO = 1e-4
 SAME_FEATURES = 1e-6  # about 8 float32 round-offs (eps 1.19e-7) relative to the features' scale
 
 
+# torch >= 2.9 sets float32 precision per backend (``fp32_precision``: "ieee" or "tf32"); mixing it with the
+# legacy ``allow_tf32`` flags makes ``torch.get_float32_matmul_precision()`` raise, so the new one is used
+# where it exists (it also keeps a user's "medium" matmul setting, which the legacy flags would turn to "high").
+NEW_PRECISION_API = hasattr(torch.backends.cuda.matmul, "fp32_precision")
+
+
 @contextlib.contextmanager
-def precision_mode(precision: str, device: torch.device):
-    """fp32: nothing; tf32: allow TensorFloat-32 in CUDA matmuls and convs; bf16: autocast to bfloat16."""
-    if precision == "bf16":
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+def cuda_tf32(allow: bool):
+    """CUDA matmuls and cuDNN convolutions in TF32 (``allow``) or IEEE float32; the user's settings after."""
+    if NEW_PRECISION_API:
+        matmul, conv = torch.backends.cuda.matmul, torch.backends.cudnn.conv
+        saved = matmul.fp32_precision, conv.fp32_precision
+        matmul.fp32_precision = conv.fp32_precision = "tf32" if allow else "ieee"
+        try:
             yield
-    elif precision == "tf32":
+        finally:
+            matmul.fp32_precision, conv.fp32_precision = saved
+    else:
         saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = allow
         try:
             yield
         finally:
             torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+@contextlib.contextmanager
+def precision_mode(precision: str, device: torch.device):
+    """bf16: autocast to bfloat16. On CUDA, tf32 allows TensorFloat-32 in matmuls and convolutions, and
+    fp32 and fp64 forbid it: PyTorch's own default lets cuDNN convolutions run in TF32 (10-bit mantissas),
+    which is not the float32 the reference tools compute on the CPU (measured on an H200:
+    benchmarks/gpu_check.py, docs/speed.md)."""
+    if precision == "bf16":
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+            yield
+    elif device.type == "cuda":
+        with cuda_tf32(precision == "tf32"):
+            yield
     else:
         yield
 

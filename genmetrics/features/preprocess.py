@@ -161,8 +161,8 @@ class Protocol:
         if self.name == "pytorch-fid":
             x = x / 255  # torchvision ToTensor, as pytorch-fid's ImagePathDataset
             x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
-            if self.normalize == "inception":
-                return 2 * x - 1
+            if self.normalize == "inception":  # 2x - 1 in place on the fresh 299 px tensor: the same two
+                return x.mul_(2).sub_(1)       # roundings as pytorch-fid's, without two 53 MB temporaries
             x = x * 255  # back to the 0..255 scale the other normalisations start from
         elif self.name in ("tf", "torch-fidelity") and x.shape[-2:] != (self.size, self.size):
             x = tf_bilinear_resize(x, self.size)
@@ -171,7 +171,7 @@ class Protocol:
         elif self.name == "edm2":  # always, as edm2 does (at the input size it is the identity)
             x = F.interpolate(x, size=(self.size, self.size), mode="bicubic", antialias=True)
         if self.normalize == "inception":
-            return (x - 128) / 128
+            return (x - 128).div_(128)  # (x - 128) / 128 with one temporary, not two
         if self.normalize == "unit":
             return x / 255
         if self.normalize == "uint8":
