@@ -55,9 +55,11 @@ def main() -> None:
     parser.add_argument("--model", action="append", help="dcgan, unrolled, ... [dcgan and unrolled]")
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads [1: one core, so that other runs can share the machine]")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     rows = []
     real, _ = load_stacked_digits(32, "test", n=SAMPLES, seed=1)
     rows.append({"setting": "held-out digits stacked (test split)", **coverage_of(real)})
