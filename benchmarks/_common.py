@@ -29,3 +29,14 @@ def patch_pytorch_fid_weights(path: str) -> None:
     import pytorch_fid.inception as pfi
 
     pfi.load_state_dict_from_url = lambda *args, **kwargs: torch.load(path)
+
+
+def alternate(runs: dict, rounds: int) -> dict:
+    """{tool: [seconds per round]}: every round runs each tool once, the order rotated by one each round."""
+    names, seconds = list(runs), {name: [] for name in runs}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            start = time.perf_counter()
+            runs[name]()
+            seconds[name].append(time.perf_counter() - start)
+    return seconds

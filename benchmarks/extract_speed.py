@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, patch_pytorch_fid_weights  # noqa: E402
+from _common import alternate, machine, patch_pytorch_fid_weights  # noqa: E402
 
 import genmetrics  # noqa: E402
 from genmetrics.features.registry import load_extractor  # noqa: E402
@@ -77,17 +77,6 @@ def peer_runners(peers, files, folder, weights):
 def our_runner(folder, weights, resize, backend):
     return lambda: genmetrics.compute_statistics(folder, resize=resize, weights=weights, progress=False,
                                                  cache=False, backend=backend, device="cpu")
-
-
-def alternate(runs: dict, rounds: int) -> dict:
-    """{tool: [seconds per round]}: every round runs each tool once, the order rotated by one each round."""
-    names, seconds = list(runs), {name: [] for name in runs}
-    for r in range(rounds):
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            start = time.perf_counter()
-            runs[name]()
-            seconds[name].append(time.perf_counter() - start)
-    return seconds
 
 
 def network_alone(n: int, weights: str) -> dict:

@@ -21,6 +21,7 @@
 Each section's figures go to --json as soon as it ends; a failing section is recorded and the next runs.
 """
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -34,9 +35,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, patch_pytorch_fid_weights  # noqa: E402
+from _common import alternate, machine, patch_pytorch_fid_weights  # noqa: E402
 
 import genmetrics  # noqa: E402
+from genmetrics.features.extract import cuda_tf32  # noqa: E402
 from genmetrics.testing import synthetic_images, write_image_folder, write_random_weights  # noqa: E402
 
 DEVICE = "cuda"  # --device cpu: a dry run of the script's code on a machine without a GPU
@@ -62,14 +64,9 @@ def pytorch_fid_features(files, tf32: bool):
     from pytorch_fid.fid_score import get_activations
     from pytorch_fid.inception import InceptionV3
 
-    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    if not tf32:
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    try:
+    with contextlib.nullcontext() if tf32 else cuda_tf32(False):  # tf32: PyTorch's defaults, as pytorch-fid runs
         model = InceptionV3([3]).eval().to(DEVICE)
         return get_activations(files, model, 50, 2048, DEVICE, min(8, os.cpu_count()))
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
 def features_section(files, weights) -> dict:
@@ -111,15 +108,8 @@ def speed_section(files, folder, weights, rounds) -> dict:
                for p in (("fp32", "tf32", "bf16") if DEVICE == "cuda" else ("fp32", "bf16"))}}
     for run in runs.values():
         run()  # warm-up: model construction, cuDNN's algorithm search
-    seconds = {name: [] for name in runs}
-    names = list(runs)
-    for r in range(rounds):
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            sync()
-            start = time.perf_counter()
-            runs[name]()
-            sync()
-            seconds[name].append(time.perf_counter() - start)
+    sync()
+    seconds = alternate({name: lambda run=run: (run(), sync()) for name, run in runs.items()}, rounds)
     rates = {name: len(files) / statistics.median(s) for name, s in seconds.items()}
     return {"images_per_s": rates, "seconds": seconds,
             "ratio vs pytorch-fid": {n: rates[n] / rates["pytorch-fid"] for n in rates if n != "pytorch-fid"}}
