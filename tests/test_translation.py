@@ -179,6 +179,22 @@ def test_unpaired_models_resume_to_the_same_weights_and_translate_both_ways(tmp_
         assert not torch.equal(translator(x, 0, 1), translator(x, 0, 2))
 
 
+def test_discogan_generator_is_the_official_layout():
+    """SKTBrain/DiscoGAN model.py, Generator(extra_layers=False) at 64 px, 3 channels: C64-C128(BN)-C256(BN)-
+    C512(BN) down to 4x4, D256-D128-D64 (BN) and D3 up, 4x4 kernels, no biases. Its parameter count, from
+    those layers, is the check: the earlier 1x1 bottleneck with instance norm on 2x2 maps collapsed on digits."""
+    from genmetrics.trainers.translation_nets import encoder_decoder
+
+    convs = [(3, 64), (64, 128), (128, 256), (256, 512), (512, 256), (256, 128), (128, 64), (64, 3)]
+    batch_norms = [128, 256, 512, 256, 128, 64]
+    official = sum(a * b * 16 for a, b in convs) + sum(2 * c for c in batch_norms)
+    net = encoder_decoder(3, 3, 64, 64)
+    assert sum(p.numel() for p in net.parameters()) == official
+    small, x = encoder_decoder(1, 1, 32, 16), torch.randn(2, 1, 32, 32)
+    assert small(x).shape == (2, 1, 32, 32)
+    assert small[:8](x).shape == (2, 64, 4, 4)  # three stride-2 convolutions (16, 32, 64 channels): 32 px -> 4
+
+
 def test_cyclegan_history_fills_then_swaps_half_the_time():
     from genmetrics.trainers.cyclegan import query_pool
 

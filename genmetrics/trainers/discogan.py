@@ -1,8 +1,8 @@
 """``discogan``: Kim, Cha, Kim, Lee & Kim 2017, Learning to Discover Cross-Domain Relations with Generative
 Adversarial Networks.
 
-Unpaired data, two generators G_AB and G_BA (encoder-decoders without skips: translation_nets.UNet with
-``skips=False``) and two discriminators D_A, D_B (Section 4: "similar to the encoder part of the generator"
+Unpaired data, two generators G_AB and G_BA (encoder-decoders down to a 4x4 map with batch norm, as the
+official code's: translation_nets.encoder_decoder) and two discriminators D_A, D_B (Section 4: "similar to the encoder part of the generator"
 plus a 4x4 convolution to one sigmoid output: nets.py's DCGAN discriminator, batch norm, LeakyReLU 0.2).
 Losses (Section 3.2, Eq. 5-6): L_G = L_GAN_B + L_CONST_A + L_GAN_A + L_CONST_B with equal weights, where
 L_CONST_A = d(G_BA(G_AB(x_A)), x_A) and d the mean squared error (the official code's ``recon_criterion =
@@ -21,7 +21,7 @@ import torch.nn as nn
 from .base import bce_with_target, register
 from .nets import conv_discriminator
 from .translation import TranslationFamily, domains_of
-from .translation_nets import Translator, UNet, init_normal
+from .translation_nets import Translator, encoder_decoder, init_normal
 
 DISCOGAN_OPTIMIZER = dict(optimizer="adam", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, lr_decay="none")
 
@@ -40,8 +40,7 @@ class DiscoGAN(TranslationFamily):
 
     def build_generator(self, config):
         c, size, w = config.channels, config.image_size, config.g_width
-        nets = {"0to1": UNet(c, c, size, w, skips=False, dropout=False),
-                "1to0": UNet(c, c, size, w, skips=False, dropout=False)}
+        nets = {"0to1": encoder_decoder(c, c, size, w), "1to0": encoder_decoder(c, c, size, w)}
         return init_normal(Translator(nets, c, size), config.init_std)
 
     def build_discriminator(self, config):

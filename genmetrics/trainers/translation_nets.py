@@ -3,9 +3,11 @@
 - ``UNet``: pix2pix's generator (Isola et al. 2017, Section 3.2.1 and Appendix 6.1.1): 4x4 stride-2
   convolutions down to 1x1 (C64-C128-C256-C512-...; LeakyReLU 0.2 in the encoder, no norm on the first
   and innermost layers), transposed convolutions back up with ReLU, dropout 0.5 in the first three
-  decoder layers, and skip connections concatenating layer i with layer n - i; tanh output. With
-  ``skips=False, dropout=False`` it is the plain encoder-decoder (DiscoGAN's generator, Kim et al. 2017,
-  Section 4: 4x4 convolutions with leaky ReLU down, 4x4 deconvolutions with ReLU up).
+  decoder layers, and skip connections concatenating layer i with layer n - i; tanh output.
+- ``encoder_decoder``: DiscoGAN's generator (Kim et al. 2017, Section 4: 4x4 convolutions with leaky ReLU
+  down, 4x4 deconvolutions with ReLU up), laid out as its official code (SKTBrain/DiscoGAN model.py,
+  ``Generator(extra_layers=False)``): down to a 4x4 map, not 1x1, batch norm on every layer but the first
+  and the last, no biases.
 - ``ResnetGenerator``: CycleGAN's (Zhu et al. 2017, Appendix 7.2; Johnson et al. 2016): c7s1-64, d128,
   d256, R256 x n, u128, u64, c7s1-3, reflection padding; 6 blocks for 128 px images, 9 for 256.
 - ``PatchGAN``: C64-C128-C256-C512 of 4x4 convolutions, then a 1-channel map of real/fake scores per
@@ -86,6 +88,22 @@ class UNet(nn.Module):
                 x = torch.cat([x, skips[-1 - j]], dim=1)
             x = layer(F.relu(x))
         return torch.tanh(x)
+
+
+def encoder_decoder(in_channels: int, out_channels: int, size: int, width: int) -> nn.Sequential:
+    """DiscoGAN's generator (module docstring): C64-C128-...-C(8 x 64) with stride 2 down to 4x4, the mirror
+    image up with transposed convolutions; tanh output (pixels in [-1, 1]; the official code's sigmoid is
+    for [0, 1])."""
+    downs = int(math.log2(size)) - 2
+    widths = [width * min(2 ** i, MAX_MULT) for i in range(downs)]
+    layers, ch = [], in_channels
+    for i, nxt in enumerate(widths):
+        layers += [nn.Conv2d(ch, nxt, 4, 2, 1, bias=False), *([nn.BatchNorm2d(nxt)] if i else []), nn.LeakyReLU(LEAK)]
+        ch = nxt
+    for nxt in widths[-2::-1]:
+        layers += [nn.ConvTranspose2d(ch, nxt, 4, 2, 1, bias=False), nn.BatchNorm2d(nxt), nn.ReLU()]
+        ch = nxt
+    return nn.Sequential(*layers, nn.ConvTranspose2d(ch, out_channels, 4, 2, 1, bias=False), nn.Tanh())
 
 
 class ResidualBlock(nn.Module):
