@@ -58,12 +58,10 @@ def patch_size(layers: int) -> int:
 class UNet(nn.Module):
     """in_channels -> out_channels at the same size (a power of 2, at least 4), down to 1x1 and back."""
 
-    def __init__(self, in_channels: int, out_channels: int, size: int, width: int, skips: bool = True,
-                 dropout: bool = True):
+    def __init__(self, in_channels: int, out_channels: int, size: int, width: int):
         super().__init__()
         depth = int(math.log2(size))
         widths = [width * min(2 ** i, MAX_MULT) for i in range(depth)]
-        self.skips = skips
         self.down = nn.ModuleList()
         for i, ch in enumerate(widths):
             conv = nn.Conv2d(in_channels if i == 0 else widths[i - 1], ch, 4, 2, 1)
@@ -71,12 +69,12 @@ class UNet(nn.Module):
         self.up = nn.ModuleList()
         for j in range(depth):
             i = depth - 1 - j  # the encoder layer this decoder layer mirrors
-            fan_in = widths[i] * (2 if skips and j > 0 else 1)
+            fan_in = widths[i] * (2 if j > 0 else 1)
             if i == 0:
                 self.up.append(nn.ConvTranspose2d(fan_in, out_channels, 4, 2, 1))
                 continue
             layers = [nn.ConvTranspose2d(fan_in, widths[i - 1], 4, 2, 1), norm(widths[i - 1])]
-            self.up.append(nn.Sequential(*layers, *([nn.Dropout(DROPOUT)] if dropout and j < 3 else [])))
+            self.up.append(nn.Sequential(*layers, *([nn.Dropout(DROPOUT)] if j < 3 else [])))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         skips = []
@@ -84,7 +82,7 @@ class UNet(nn.Module):
             x = layer(x if i == 0 else F.leaky_relu(x, LEAK))
             skips.append(x)
         for j, layer in enumerate(self.up):
-            if j > 0 and self.skips:
+            if j > 0:
                 x = torch.cat([x, skips[-1 - j]], dim=1)
             x = layer(F.relu(x))
         return torch.tanh(x)
