@@ -285,7 +285,7 @@ def test_cli_end_to_end(tmp_path):
     dry = runner.invoke(cli, ["train", "dcgan", "--data", "digits", "--out", run, "--dry-run", *tiny_cli])
     assert dry.exit_code == 0, dry.output
     config = json.loads(dry.output)
-    # lr 5e-4: the digits run's tuned rate (config.TUNED_DEFAULTS); beta1 DCGAN's; steps and width the options'.
+    # lr 5e-4: the digits run's tuned rate (presets.TUNED_DEFAULTS); beta1 DCGAN's; steps and width the options'.
     assert (config["lr_g"], config["beta1"], config["steps"], config["g_width"]) == (5e-4, 0.5, 2, 8)
     assert not (tmp_path / "run").exists()  # a dry run writes nothing
     result = runner.invoke(cli, ["train", "dcgan", "--data", "digits", "--out", run, "--json", *tiny_cli])
