@@ -28,7 +28,8 @@ from ..defaults import DEFAULTS
 from ..errors import GenmetricsError
 from ..metrics.translation import content_accuracy, l1_distance, psnr, ssim
 from .translate import load_translator, to_model_input
-from .translation_data import DOMAINS, domain_split, load_folders, parse_spec
+from .translation_data import DOMAINS, domain_split, parse_spec
+from .translation_folders import load_folders
 
 REALISM = ("fid", "kid")
 # KID subsets of 100 of the 150 held-out images: torch-fidelity's 1,000 capped at n would make every subset
