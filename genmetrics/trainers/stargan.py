@@ -16,7 +16,12 @@ lambda_cls = 1, lambda_rec = 10, lambda_gp = 10 (Section 4, "Training"), cross-e
 the learning rate constant for the first half and decayed linearly to 0 over the second (Section 4: 200,000
 iterations on CelebA, decay over the last 100,000; the official solver's num_iters / num_iters_decay).
 Networks (Appendix, Table 4-5): G is CycleGAN's ResNet generator with 6 blocks and instance norm
-(translation_nets.resnet_generator; its downsampling convolutions are 3x3 where StarGAN's are 4x4);
+(translation_nets.resnet_generator; its downsampling convolutions are 3x3 where StarGAN's are 4x4), its
+first 7x7 convolution zero-padded as Table 4's (P3). The padding carries the target domain: the label's
+planes are constant, so with CycleGAN's reflection padding their contribution to the first layer is a
+constant per channel, which instance norm subtracts, and G(x, c') did not depend on c' (two targets'
+outputs differed by 3e-6, float noise); with zeros the planes' edges survive the norm, as in the official
+model.py;
 D has stride-2 4x4 convolutions with LeakyReLU 0.01 and no normalisation down to size / 2^L, L = log2(size)
 - 1 (6 at 128 px), then a 3x3 convolution for D_src and a (size / 2^L)-wide one for D_cls. Weights keep
 PyTorch's default initialisation (``init_std=0``), as the official model.py, which initialises nothing.
@@ -43,7 +48,7 @@ class StarGenerator(nn.Module):
 
     def __init__(self, channels: int, domains: int, width: int, blocks: int, image_size: int):
         super().__init__()
-        self.net = resnet_generator(channels + domains, channels, width, blocks)
+        self.net = resnet_generator(channels + domains, channels, width, blocks, zero_padded_input=True)
         self.domains, self.channels, self.image_size, self.z_dim = domains, channels, image_size, 0
 
     def forward(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

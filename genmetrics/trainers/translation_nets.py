@@ -114,10 +114,13 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
-def resnet_generator(in_channels: int, out_channels: int, width: int, blocks: int, downsamplings: int = 2
-                     ) -> nn.Sequential:
-    """CycleGAN's ResNet generator (module docstring); StarGAN's is the same layout (Choi et al. 2018, Table 4)."""
-    layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, width, 7), norm(width), nn.ReLU()]
+def resnet_generator(in_channels: int, out_channels: int, width: int, blocks: int, downsamplings: int = 2,
+                     zero_padded_input: bool = False) -> nn.Sequential:
+    """CycleGAN's ResNet generator (module docstring); StarGAN's is the same layout (Choi et al. 2018, Table 4)
+    but for its first convolution, zero-padded (``zero_padded_input``, Table 4's P3) where CycleGAN reflects."""
+    first = [nn.Conv2d(in_channels, width, 7, padding=3)] if zero_padded_input else [nn.ReflectionPad2d(3),
+                                                                                      nn.Conv2d(in_channels, width, 7)]
+    layers = [*first, norm(width), nn.ReLU()]
     ch = width
     for _ in range(downsamplings):
         layers += [nn.Conv2d(ch, ch * 2, 3, 2, 1), norm(ch * 2), nn.ReLU()]
