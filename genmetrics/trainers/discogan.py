@@ -2,8 +2,8 @@
 Adversarial Networks.
 
 Unpaired data, two generators G_AB and G_BA (encoder-decoders down to a 4x4 map with batch norm, as the
-official code's: translation_nets.encoder_decoder) and two discriminators D_A, D_B (Section 4: "similar to the encoder part of the generator"
-plus a 4x4 convolution to one sigmoid output: nets.py's DCGAN discriminator, batch norm, LeakyReLU 0.2).
+official code's: translation_nets.encoder_decoder) and two discriminators D_A, D_B (Section 4: "similar to
+the encoder part of the generator" plus a 4x4 convolution to one sigmoid output: nets.py's DCGAN discriminator, batch norm, LeakyReLU 0.2).
 Losses (Section 3.2, Eq. 5-6): L_G = L_GAN_B + L_CONST_A + L_GAN_A + L_CONST_B with equal weights, where
 L_CONST_A = d(G_BA(G_AB(x_A)), x_A) and d the mean squared error (the official code's ``recon_criterion =
 nn.MSELoss()``, SKTBrain/DiscoGAN image_translation.py) and L_GAN_B = -E log D_B(G_AB(x_A)); each D

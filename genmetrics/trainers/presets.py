@@ -37,7 +37,7 @@ DATASET_DEFAULTS = {
     "mnist": dict(image_size=28),
     "fashion-mnist": dict(image_size=28),
     "cifar10": dict(image_size=32),
-    # Toy run lengths: where the default gan reaches the benchmark targets (docs/trainers.md).
+    # Toy run lengths of the toy families; gan's own, longer ones are in TUNED_DEFAULTS (docs/trainers.md).
     "ring8": dict(steps=8000),
     "grid25": dict(steps=12000),
 }

@@ -229,12 +229,7 @@ def open_translation_data(data: str, image_size: int | None, pairing: str, famil
                                defaults=dict(family_defaults or {}))
     from .translation_folders import load_folders
 
-    folders = [Path(d).expanduser() for d in domains]
-    for folder in folders:
-        if not folder.is_dir():
-            raise GenmetricsError(f"--data {folder}: no such folder; give a folder of images or one of "
-                                  f"{', '.join(DOMAINS)}")
-    sets = load_folders(folders, image_size, pairing == "paired")
+    sets = load_folders([Path(d).expanduser() for d in domains], image_size, pairing == "paired", tuple(DOMAINS))
     sizes = {s.shape[-1] for s in sets}
     if len(sizes) > 1:
         raise GenmetricsError(f"--data {data}: the domains' images have different sizes {sorted(sizes)}; "

@@ -99,11 +99,11 @@ def evaluate_translation(run: str | Path, data: str | None = None, *, extractor:
             folders, labels = [Path(p).expanduser() for p in parse_spec(data)][:2], None
             try:  # every file has a partner of the same name: B is the ground truth too
                 inputs, truth = (_channels(x.permute(0, 2, 3, 1).numpy(), cfg.channels)
-                                 for x in load_folders(folders, cfg.image_size, True))
+                                 for x in load_folders(folders, cfg.image_size, True, tuple(DOMAINS)))
                 reference = truth
             except GenmetricsError:  # realism only
                 inputs, reference = (_channels(x.permute(0, 2, 3, 1).numpy(), cfg.channels)
-                                     for x in load_folders(folders, cfg.image_size, False))
+                                     for x in load_folders(folders, cfg.image_size, False, tuple(DOMAINS)))
                 truth = None
         outputs = to_uint8_nhwc(translator(to_model_input(inputs, translator), s, t))
         reference_features = compute_features(reference, **options)

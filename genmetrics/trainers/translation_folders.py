@@ -8,11 +8,11 @@ import torch
 
 from ..errors import GenmetricsError
 
-def _folder_files(path: Path) -> tuple[object, list[str]]:
+def _folder_files(path: Path, bundled: tuple[str, ...]) -> tuple[object, list[str]]:
     from ..data import open_images
 
     if not path.is_dir():
-        raise GenmetricsError(f"--data {path}: no such folder; give a folder of images")
+        raise GenmetricsError(f"--data {path}: no such folder; give a folder of images or one of {', '.join(bundled)}")
     source = open_images(path)
     return source, list(source.files)
 
@@ -35,9 +35,10 @@ def _load(source, rows, size: int | None) -> torch.Tensor:
     return _to_uint8_nchw(images)
 
 
-def load_folders(paths: list[Path], size: int | None, paired: bool) -> list[torch.Tensor]:
-    """User domains: every image of each folder, or (``paired``) the images matched by file name."""
-    opened = [_folder_files(p) for p in paths]
+def load_folders(paths: list[Path], size: int | None, paired: bool, bundled: tuple[str, ...]) -> list[torch.Tensor]:
+    """User domains: every image of each folder, or (``paired``) the images matched by file name. ``bundled``:
+    the bundled domains' names, which a missing folder's message offers instead."""
+    opened = [_folder_files(p, bundled) for p in paths]
     if not paired:
         first = _load(opened[0][0], range(len(opened[0][1])), size)
         return [first] + [_load(source, range(len(files)), first.shape[-1]) for source, files in opened[1:]]
