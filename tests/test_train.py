@@ -112,6 +112,23 @@ def test_every_model_trains_on_toy_data(tmp_path, model):
     assert (generator.num_classes is not None) == FAMILIES[model].conditional or model == "infogan"
 
 
+@pytest.mark.parametrize("model,data", [("gan", "ring8"), ("unrolled", "ring8"), ("infogan", "digits")])
+def test_generator_update_leaves_the_discriminator_gradients_alone(tmp_path, model, data):
+    # The generator's update runs with D frozen (state.frozen): D's .grad after the step is exactly what
+    # D's own update left, and D's parameters are trainable again afterwards.
+    kind = "toy" if data == "ring8" else "image"
+    config, opened, _ = prepare(model, data, tmp_path / "run", **tiny(kind, model, steps=3))
+    run = TrainingState(config, opened, torch.device("cpu"))
+    after_d = {}
+    run.family.after_discriminator_step = lambda r: after_d.update(
+        {name: p.grad.clone() for name, p in r.D.named_parameters() if p.grad is not None})
+    run.train_step()
+    assert after_d and all(p.requires_grad for p in run.D.parameters())
+    for name, p in run.D.named_parameters():
+        if name in after_d:
+            assert torch.equal(p.grad, after_d[name]), name
+
+
 @pytest.mark.parametrize("model,data", [("dcgan", "digits"), ("wgan-gp", "ring8"), ("unrolled", "ring8"),
                                         ("gan", "ring8")])
 def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path, model, data):

@@ -5,6 +5,7 @@ checkpoint holds, so a resumed run continues exactly where it stopped.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -17,6 +18,19 @@ from .families import get_family
 from .nets import build_discriminator, build_generator
 from .seeding import STEP, derive_generator, global_rng_state, seed_global, set_global_rng_state
 from .stopping import Tracker
+
+
+@contextmanager
+def frozen(net: torch.nn.Module):
+    """``net``'s trainable parameters excluded from autograd inside the block (inputs still get gradients)."""
+    params = [p for p in net.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
 
 
 class TrainingState:
@@ -92,8 +106,9 @@ class TrainingState:
             self.opt_d.step()
             family.after_discriminator_step(self)
         self.opt_g.zero_grad(set_to_none=True)
-        loss, g_logs = family.generator_loss(self, real, labels, gen)
-        loss.backward()
+        with frozen(self.D):  # G's update needs gradients through D, not D's own: skip their arithmetic
+            loss, g_logs = family.generator_loss(self, real, labels, gen)
+            loss.backward()
         self.opt_g.step()
         self.step += 1
         if self.G_ema is not None:

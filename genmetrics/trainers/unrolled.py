@@ -31,7 +31,7 @@ def unrolled_discriminator(run, real: torch.Tensor, fake: torch.Tensor, steps: i
         state = opt.state.get(p, {})
         moments.append((state.get("exp_avg", torch.zeros_like(p)), state.get("exp_avg_sq", torch.zeros_like(p)),
                         float(state.get("step", 0))))
-    current = list(params)
+    current = [p.detach().requires_grad_(True) for p in params]  # G needs d(loss)/d(fake) only
     for _ in range(steps):
         values = {**dict(zip(names, current)), **buffers}
         loss = (bce_with_target(functional_call(run.D, values, (real,)), 1.0)
