@@ -11,6 +11,7 @@ the minimum is what the defaults promise) and the time per run. Toy runs train w
     python benchmarks/toy_modes.py --seeds 3 --data ring8 --model gan --model unrolled --jobs 2
     python benchmarks/toy_modes.py --steps 2000 --set lr_g=5e-4 --set lr_d=5e-4 --json rows.json
     python benchmarks/toy_modes.py --from-json rows.json         # the table again, from saved rows
+    python benchmarks/toy_modes.py --markdown --from-json benchmarks/results/toy_modes/*.json  # the README's table
 """
 from __future__ import annotations
 
@@ -54,8 +55,9 @@ def run_one(data: str, model: str, seed: int, root: Path, overrides: dict) -> di
     started, cpu_started = time.monotonic(), time.process_time()
     train(model, data, out, seed=seed, progress=False, **overrides)
     seconds, cpu_seconds = time.monotonic() - started, time.process_time() - cpu_started
-    row = {"data": data, "model": model, "seed": seed, "seconds": seconds, "cpu_seconds": cpu_seconds,
-           "overrides": overrides,
+    steps = json.loads((out / "config.json").read_text())["steps"]
+    row = {"data": data, "model": model, "seed": seed, "steps": steps, "seconds": seconds,
+           "cpu_seconds": cpu_seconds, "overrides": overrides,
            "final": score(out, "latest.pt"), "best": score(out, "best.pt")}
     print(f"  {data:7s} {model:9s} seed {seed}: final {row['final']['modes_covered']:2d} modes "
           f"{row['final']['high_quality']:.1%} HQ | best.pt {row['best']['modes_covered']:2d} modes "
@@ -93,6 +95,37 @@ def summary(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def seed_range(seeds: list[int]) -> str:
+    seeds = sorted(seeds)
+    return f"{seeds[0]}–{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 1 \
+        else ", ".join(map(str, seeds))
+
+
+def markdown(rows: list[dict]) -> str:
+    """The README's table: per data set and setting, the final weights' minimum (mean) over seeds, then the
+    published rows."""
+    lines = ["| setting (2,500 samples, final weights) | seeds | modes covered, min (mean) "
+             "| high quality, min / mean / max | CPU min / run |", "|---|---|---|---|---|"]
+    for data in [name for name in PUBLISHED if any(r["data"] == name for r in rows)]:
+        n_modes = {"ring8": 8, "grid25": 25}[data]
+        settings = dict.fromkeys((r["model"], r.get("steps"), json.dumps(r["overrides"], sort_keys=True))
+                                 for r in rows if r["data"] == data)
+        for model, steps, overrides in settings:
+            subset = [r for r in rows if r["data"] == data and (r["model"], r.get("steps"),
+                      json.dumps(r["overrides"], sort_keys=True)) == (model, steps, overrides)]
+            modes = [r["final"]["modes_covered"] for r in subset]
+            hq = [100 * r["final"]["high_quality"] for r in subset]
+            cpu = [r.get("cpu_seconds", r["seconds"]) / 60 for r in subset]
+            extra = ", ".join(f"{k}={v}" for k, v in json.loads(overrides).items() if k != "steps")
+            label = f"{data}, `{model}`" + (f" {steps:,} steps" if steps else "") + (f", {extra}" if extra else "")
+            lines.append(f"| {label} | {seed_range([r['seed'] for r in subset])} | {min(modes)} "
+                         f"({sum(modes) / len(modes):.1f}) of {n_modes} | **{min(hq):.1f}%** / "
+                         f"{sum(hq) / len(hq):.1f}% / {max(hq):.1f}% | {sum(cpu) / len(cpu):.1f} |")
+        for label, modes, hq in PUBLISHED[data]:
+            lines.append(f"| {data}, {label} | | {modes} | {hq}% | |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", action="append", choices=sorted(PUBLISHED), help="repeatable [both]")
@@ -106,10 +139,14 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default=None, help="train on this device (cpu, cuda) [the default's]")
     parser.add_argument("--json", type=Path, default=None,
                         help="also write every row to this JSON file (rewritten as each run ends)")
-    parser.add_argument("--from-json", type=Path, default=None, help="print the table of saved rows; train nothing")
+    parser.add_argument("--from-json", type=Path, nargs="+", default=None, metavar="ROWS",
+                        help="print the table of the rows saved in these files (together); train nothing")
+    parser.add_argument("--markdown", action="store_true", help="with --from-json: the README's table")
     args = parser.parse_args(argv)
     if args.from_json:
-        print(summary(json.loads(args.from_json.read_text())))
+        rows = sorted((row for path in args.from_json for row in json.loads(path.read_text())),
+                      key=lambda r: (r["data"], r["model"], r["seed"]))
+        print(markdown(rows) if args.markdown else summary(rows))
         return
     overrides = dict(parse_setting(s) for s in args.settings)
     if args.steps is not None:
