@@ -294,6 +294,16 @@ def test_offline_torchvision_dataset_says_how_to_fix(tmp_path, monkeypatch):
     assert "folder of images" in str(caught.value)
 
 
+@pytest.mark.parametrize("model,data,steps", [("gan", "ring8", 16000), ("gan", "grid25", 16000),
+                                              ("unrolled", "ring8", 16000), ("unrolled", "grid25", 12000),
+                                              ("lsgan", "ring8", 8000)])
+def test_toy_run_lengths_are_the_measured_ones(tmp_path, model, data, steps):
+    # The lengths docs/trainers.md's toy table was measured at (presets.DATASET_DEFAULTS, TUNED_DEFAULTS);
+    # an explicit --steps still wins.
+    assert prepare(model, data, tmp_path / "a")[0].steps == steps
+    assert prepare(model, data, tmp_path / "b", steps=5)[0].steps == 5
+
+
 def test_cli_end_to_end(tmp_path):
     runner = CliRunner()
     run = str(tmp_path / "run")
