@@ -294,14 +294,18 @@ def test_offline_torchvision_dataset_says_how_to_fix(tmp_path, monkeypatch):
     assert "folder of images" in str(caught.value)
 
 
-@pytest.mark.parametrize("model,data,steps", [("gan", "ring8", 16000), ("gan", "grid25", 16000),
-                                              ("unrolled", "ring8", 16000), ("unrolled", "grid25", 12000),
-                                              ("lsgan", "ring8", 8000)])
-def test_toy_run_lengths_are_the_measured_ones(tmp_path, model, data, steps):
-    # The lengths docs/trainers.md's toy table was measured at (presets.DATASET_DEFAULTS, TUNED_DEFAULTS);
-    # an explicit --steps still wins.
-    assert prepare(model, data, tmp_path / "a")[0].steps == steps
-    assert prepare(model, data, tmp_path / "b", steps=5)[0].steps == 5
+@pytest.mark.parametrize("model,data,expected", [
+    ("gan", "ring8", dict(steps=16000, r1_gamma=0.1, g_width=400)),
+    ("gan", "grid25", dict(steps=16000, r1_gamma=0.1, g_width=400)),
+    ("unrolled", "ring8", dict(steps=8000, r1_gamma=0.0, g_width=400, g_depth=4, d_width=128, unroll_steps=5)),
+    ("unrolled", "grid25", dict(steps=12000, r1_gamma=0.1, g_width=400, g_depth=4, d_width=128)),
+    ("lsgan", "ring8", dict(steps=8000, lr_g=2e-4))])
+def test_toy_defaults_are_the_measured_ones(tmp_path, model, data, expected):
+    # The settings docs/trainers.md's toy table was measured at (the family's toy_defaults, then
+    # presets.DATASET_DEFAULTS and TUNED_DEFAULTS); an explicit option still wins.
+    config = prepare(model, data, tmp_path / "a")[0].to_dict()
+    assert {key: config[key] for key in expected} == expected
+    assert prepare(model, data, tmp_path / "b", steps=5, r1_gamma=0.0)[0].steps == 5
 
 
 def test_cli_end_to_end(tmp_path):

@@ -37,8 +37,7 @@ DATASET_DEFAULTS = {
     "mnist": dict(image_size=28),
     "fashion-mnist": dict(image_size=28),
     "cifar10": dict(image_size=32),
-    # Toy run lengths of the toy families; gan's and unrolled's longer ones are in TUNED_DEFAULTS
-    # (docs/trainers.md).
+    # Toy run lengths of the toy families; gan's own, longer ones are in TUNED_DEFAULTS (docs/trainers.md).
     "ring8": dict(steps=8000),
     "grid25": dict(steps=12000),
 }
@@ -63,9 +62,10 @@ TUNED_DEFAULTS = {
     # ended at 88.4% high quality, still rising (86.3% at step 11,000), and at 16,000 at 94.7% (seeds 0-6 at
     # 12,000: 94.0-96.3%). benchmarks/toy_modes.py --data grid25 --model gan; table in docs/trainers.md.
     ("gan", "grid25"): dict(steps=16000),
-    # Toy unrolled on ring8: 16,000 steps too. At 8,000, seed 4 ended with 7 of 8 modes (one mode held 3 of
-    # 20,000 samples; below VEEGAN's Unrolled GAN row of 7.6) and seeds 0-6 at 91.1-93.7% high quality; at
-    # 16,000 seed 4 ends at 8 modes, 95.0%. An R1 penalty (gamma 0.1, as gan) was worse: 8 modes, 71.9%.
-    # benchmarks/toy_modes.py --data ring8 --model unrolled; table in docs/trainers.md.
-    ("unrolled", "ring8"): dict(steps=16000),
+    # Toy unrolled on grid25: the R1 penalty gan uses (gamma 0.1). Without it (and with the paper's 2 x 128
+    # G) seed 0 collapsed onto one mode by step 1,000 and ended with 2 of 25; with it and the 4 x 400 G
+    # (unrolled.py) seed 0 ends with 25 modes, 68.7% high quality (VEEGAN's Unrolled GAN row: 23.6, 16%).
+    # On ring8, whose std is a fifth of grid25's, the same penalty cost high quality (71.9% on seed 4).
+    # benchmarks/toy_modes.py --data grid25 --model unrolled; docs/trainers.md.
+    ("unrolled", "grid25"): dict(r1_gamma=0.1),
 }
