@@ -108,8 +108,9 @@ def markdown(rows: list[dict]) -> str:
              "| high quality, min / mean / max | CPU min / run |", "|---|---|---|---|---|"]
     for data in [name for name in PUBLISHED if any(r["data"] == name for r in rows)]:
         n_modes = {"ring8": 8, "grid25": 25}[data]
-        settings = dict.fromkeys((r["model"], r.get("steps"), json.dumps(r["overrides"], sort_keys=True))
-                                 for r in rows if r["data"] == data)
+        settings = sorted(dict.fromkeys((r["model"], r.get("steps"), json.dumps(r["overrides"], sort_keys=True))
+                                        for r in rows if r["data"] == data),
+                          key=lambda s: (s[0], len(json.loads(s[2])), s[1] or 0, s[2]))  # defaults first
         for model, steps, overrides in settings:
             subset = [r for r in rows if r["data"] == data and (r["model"], r.get("steps"),
                       json.dumps(r["overrides"], sort_keys=True)) == (model, steps, overrides)]
@@ -117,7 +118,9 @@ def markdown(rows: list[dict]) -> str:
             hq = [100 * r["final"]["high_quality"] for r in subset]
             cpu = [r.get("cpu_seconds", r["seconds"]) / 60 for r in subset]
             extra = ", ".join(f"{k}={v}" for k, v in json.loads(overrides).items() if k != "steps")
-            label = f"{data}, `{model}`" + (f" {steps:,} steps" if steps else "") + (f", {extra}" if extra else "")
+            length = f"{steps:,} steps" if steps else ""
+            label = (f"{data}, `{model}` " + (f"defaults ({length})" if overrides == "{}" else length)
+                     + (f", {extra}" if extra else ""))
             lines.append(f"| {label} | {seed_range([r['seed'] for r in subset])} | {min(modes)} "
                          f"({sum(modes) / len(modes):.1f}) of {n_modes} | **{min(hq):.1f}%** / "
                          f"{sum(hq) / len(hq):.1f}% / {max(hq):.1f}% | {sum(cpu) / len(cpu):.1f} |")
