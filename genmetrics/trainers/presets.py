@@ -62,10 +62,11 @@ TUNED_DEFAULTS = {
     # ended at 88.4% high quality, still rising (86.3% at step 11,000), and at 16,000 at 94.7% (seeds 0-6 at
     # 12,000: 94.0-96.3%). benchmarks/toy_modes.py --data grid25 --model gan; table in docs/trainers.md.
     ("gan", "grid25"): dict(steps=16000),
-    # Toy unrolled on grid25: the R1 penalty gan uses (gamma 0.1). Without it (and with the paper's 2 x 128
-    # G) seed 0 collapsed onto one mode by step 1,000 and ended with 2 of 25; with it and the 4 x 400 G
-    # (unrolled.py) seed 0 ends with 25 modes, 68.7% high quality (VEEGAN's Unrolled GAN row: 23.6, 16%).
-    # On ring8, whose std is a fifth of grid25's, the same penalty cost high quality (71.9% on seed 4).
-    # benchmarks/toy_modes.py --data grid25 --model unrolled; docs/trainers.md.
-    ("unrolled", "grid25"): dict(r1_gamma=0.1),
+    # Toy unrolled on grid25: the toy gan's G (4 x 400 units, not the paper's 2 x 128) and its R1 penalty
+    # (gamma 0.1). With the paper's G and no penalty seed 0 collapsed onto one mode by step 1,000 and ended
+    # with 2 of 25 (the paper's constant Adam 1e-4: 14 modes, 5.9%; the penalty alone: 24 modes, 9.5%); with
+    # both, 25 modes, 68.7% high quality (VEEGAN's Unrolled GAN row: 23.6 modes, 16%). Not on ring8: there
+    # the larger G dropped modes on seed 1 (6 of 8; the paper's G: 7 on seed 4, 8 on seeds 0-3, 5, 6) and the
+    # penalty cost high quality (71.9% on seed 4). benchmarks/toy_modes.py --model unrolled; docs/trainers.md.
+    ("unrolled", "grid25"): dict(g_width=400, g_depth=4, r1_gamma=0.1),
 }

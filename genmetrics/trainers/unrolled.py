@@ -54,18 +54,14 @@ class Unrolled(Family):
     arch = "conv"
     # Images: DCGAN's networks and optimiser, which Metz et al. build on (Section 3.3); k = 5 unrolling steps.
     image_defaults = dict(DCGAN_OPTIMIZER, batch_size=128, unroll_steps=5, g_batchnorm=True, d_norm="batch")
-    # 2-D mixtures: Adam beta1 0.5, batch 512, z 256-d, D an MLP of 2 x 128 units, 5 unrolling steps (Metz et
-    # al. 2017, Section 3.1 and Appendix A; poolio/unrolled_gan params). Departures, measured with
-    # benchmarks/toy_modes.py (docs/trainers.md, rows in benchmarks/results/toy_modes/):
-    # - Adam 1e-3 decayed linearly to 0 (the toy gan's schedule) in place of the paper's constant 1e-4, which
-    #   in our 8,000-step runs leaves one blurred ring (ring8 seed 3: 7 modes, 5.9% high quality). The
-    #   paper's rate: --set lr_g=1e-4 --set lr_d=1e-4 --set lr_decay=none.
-    # - G of 4 x 400 units (the toy gan's, from PacGAN) in place of the paper's 2 x 128: with the small G,
-    #   ring8 seed 4 kept 7 of 8 modes (one held 3 of 20,000 samples; VEEGAN's row is 7.6), and 16,000 steps
-    #   or 10 unrolling steps did not fix it; with this G: 8 modes, 95.9%. The paper's G: --set g_width=128
-    #   --set g_depth=2. grid25 adds an R1 penalty (presets.TUNED_DEFAULTS).
+    # 2-D mixtures: Adam beta1 0.5, batch 512, z 256-d, MLPs of 2 x 128 units, 5 unrolling steps (Metz et al.
+    # 2017, Section 3.1 and Appendix A; poolio/unrolled_gan params). Departure, measured with
+    # benchmarks/toy_modes.py (docs/trainers.md, rows in benchmarks/results/toy_modes/): Adam 1e-3 decayed
+    # linearly to 0 (the toy gan's schedule) in place of the paper's constant 1e-4, which in our 8,000-step
+    # runs leaves one blurred ring (ring8 seed 3: 7 modes, 5.9% high quality). The paper's rate: --set
+    # lr_g=1e-4 --set lr_d=1e-4 --set lr_decay=none. grid25 departs further (presets.TUNED_DEFAULTS).
     toy_defaults = dict(optimizer="adam", lr_g=1e-3, lr_d=1e-3, beta1=0.5, beta2=0.999, lr_decay="linear",
-                        batch_size=512, z_dim=256, g_width=400, g_depth=4, g_batchnorm=False, d_width=128,
+                        batch_size=512, z_dim=256, g_width=128, g_depth=2, g_batchnorm=False, d_width=128,
                         d_depth=2, d_activation="relu", unroll_steps=5, init_std=0.0)
 
     def check(self, config):
