@@ -116,7 +116,8 @@ def markdown(rows: list[dict]) -> str:
                       json.dumps(r["overrides"], sort_keys=True)) == (model, steps, overrides)]
             modes = [r["final"]["modes_covered"] for r in subset]
             hq = [100 * r["final"]["high_quality"] for r in subset]
-            cpu = [r.get("cpu_seconds", r["seconds"]) / 60 for r in subset]
+            cpu = [r["cpu_seconds"] / 60 for r in subset if r.get("cpu_seconds")] \
+                or [r["seconds"] / 60 for r in subset]  # wall time where no run of the setting kept its CPU time
             extra = ", ".join(f"{k}={v}" for k, v in json.loads(overrides).items() if k != "steps")
             length = f"{steps:,} steps" if steps else ""
             label = (f"{data}, `{model}` " + (f"defaults ({length})" if overrides == "{}" else length)
