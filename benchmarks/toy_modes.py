@@ -108,12 +108,13 @@ def markdown(rows: list[dict]) -> str:
              "| high quality, min / mean / max | CPU min / run |", "|---|---|---|---|---|"]
     for data in [name for name in PUBLISHED if any(r["data"] == name for r in rows)]:
         n_modes = {"ring8": 8, "grid25": 25}[data]
-        settings = sorted(dict.fromkeys((r["model"], r.get("steps"), json.dumps(r["overrides"], sort_keys=True))
-                                        for r in rows if r["data"] == data),
+        def setting(row):
+            return row["model"], row.get("steps"), json.dumps(row["overrides"], sort_keys=True)
+        here = [r for r in rows if r["data"] == data]
+        settings = sorted(dict.fromkeys(map(setting, here)),
                           key=lambda s: (s[0], len(json.loads(s[2])), s[1] or 0, s[2]))  # defaults first
         for model, steps, overrides in settings:
-            subset = [r for r in rows if r["data"] == data and (r["model"], r.get("steps"),
-                      json.dumps(r["overrides"], sort_keys=True)) == (model, steps, overrides)]
+            subset = [r for r in here if setting(r) == (model, steps, overrides)]
             modes = [r["final"]["modes_covered"] for r in subset]
             hq = [100 * r["final"]["high_quality"] for r in subset]
             cpu = [r["cpu_seconds"] / 60 for r in subset if r.get("cpu_seconds")] \
