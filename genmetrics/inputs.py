@@ -26,7 +26,8 @@ import numpy as np
 import torch
 
 from ._io import NPZ_READ_ERRORS, unreadable_npz
-from .data.sources import IterableSource, Source, load_array_file, open_images
+from .data.archives import load_array_file
+from .data.sources import IterableSource, Source, open_images
 from .errors import GenmetricsError
 from .features.files import Features, features_from_file
 from .stats import Statistics, load_statistics

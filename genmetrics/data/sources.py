@@ -24,22 +24,17 @@ import io
 import os
 import warnings
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-from .._io import NPZ_READ_ERRORS
 from ..errors import GenmetricsError
+from .archives import ZIP_READ_ERRORS, load_array_file, zip_member_problem
 from .decode import array_image, channel_axis, image_axis, is_image_dtype, pil_to_rgb, to_uint8
 from .folder import IMAGE_EXTENSIONS, image_files, not_regular, skipped_phrase
 
-IMAGE_ARRAY_KEYS = ("images", "samples", "x", "arr_0")  # tried in this order in a multi-array .npz
-# An ADM reference batch (openai/guided-diffusion evaluations/README.md) holds its images as arr_0 (uint8 NHWC)
-# beside their statistics: read as images, it gives arr_0.
-ADM_IMAGES = {"arr_0", "mu_s"}
 
 
 class BadImage(Exception):
@@ -111,26 +106,6 @@ def _require_regular_file(path: Path) -> None:
                               f"a .npy/.npz array)")
 
 
-# zip methods Python's zipfile decompresses (Python docs, zipfile: ZIP_STORED, ZIP_DEFLATED, ZIP_BZIP2,
-# ZIP_LZMA; ZIP_ZSTANDARD from 3.14). Others (e.g. 9 Deflate64, 99 AES) raise NotImplementedError on read.
-ZIP_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA,
-               *([zipfile.ZIP_ZSTANDARD] if hasattr(zipfile, "ZIP_ZSTANDARD") else [])}
-ZIP_ENCRYPTED = 0x1  # bit 0 of the general purpose flag (PKWARE APPNOTE.TXT 4.4.4)
-# what reading a member raises: corrupt data (zlib.error, EOFError from bz2/lzma, BadZipFile for a bad CRC),
-# an encrypted member (RuntimeError), a method zipfile lacks (NotImplementedError), I/O errors (OSError)
-_ZIP_READ_ERRORS = (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, zlib.error)
-
-
-def zip_member_problem(info: zipfile.ZipInfo) -> str | None:
-    """Why a member cannot be read, seen from the zip's directory alone; None when it can be tried."""
-    if info.flag_bits & ZIP_ENCRYPTED:
-        return "the member is encrypted (password-protected); extract the zip and pass the folder"
-    if info.compress_type not in ZIP_METHODS:
-        return (f"the member uses compression method {info.compress_type}, which Python's zipfile cannot "
-                f"read; re-create the zip with deflate (zip -Z deflate) or extract it and pass the folder")
-    return None
-
-
 class ZipSource(Source):
     def __init__(self, path: Path, members: list[str], problems: dict[str, str] | None = None):
         self.path, self.files, self.name = path, members, str(path)
@@ -151,7 +126,7 @@ class ZipSource(Source):
         try:
             with self._zip.open(self.files[index]) as member:
                 data = member.read()
-        except _ZIP_READ_ERRORS as exc:
+        except ZIP_READ_ERRORS as exc:
             raise BadImage(self.item_name(index), f"cannot read from the zip ({type(exc).__name__}: {exc})") from None
         return _decode(io.BytesIO(data), self.item_name(index))
 
@@ -257,25 +232,6 @@ def _list_of_images(items: list, name: str | None) -> ImageListSource | Iterable
                 f"C in 1, 3) nor a 4-D batch; pass a list of single images, or batches (N,C,H,W) / (N,H,W,C) "
                 f"(a (N,H,W) grayscale batch as (N,1,H,W))")
     return ImageListSource(list(items), axes, name or f"<list of {len(items)} images>")
-
-
-def load_array_file(path: Path, mmap: bool = True) -> np.ndarray:
-    """The array in a .npy, or the image array of a .npz (see IMAGE_ARRAY_KEYS)."""
-    try:
-        if path.suffix.lower() == ".npy":
-            return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
-        with np.load(path, allow_pickle=False) as archive:
-            keys = list(archive.keys())
-            if "mu" in keys and "sigma" in keys and not ADM_IMAGES <= set(keys):
-                raise GenmetricsError(f"{path} holds statistics (mu, sigma), not images: it can be "
-                                      f"used where statistics are accepted (e.g. genmetrics fid)")
-            key = keys[0] if len(keys) == 1 else next((k for k in IMAGE_ARRAY_KEYS if k in keys), None)
-            if key is None:
-                raise GenmetricsError(f"{path} holds several arrays ({', '.join(keys)}); name the image "
-                                      f"array one of {', '.join(IMAGE_ARRAY_KEYS)}")
-            return archive[key]
-    except NPZ_READ_ERRORS as exc:  # any damage numpy or zipfile reports (see genmetrics._io)
-        raise GenmetricsError(f"{path}: cannot read the array file ({exc})") from None
 
 
 def open_images(images, name: str | None = None) -> Source | IterableSource:

@@ -31,7 +31,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..data.sources import ArraySource, BadImage, IterableSource, load_array_file, open_images
+from ..data.archives import load_array_file
+from ..data.sources import ArraySource, BadImage, IterableSource, open_images
 from ..errors import GenmetricsError
 
 # PIL libImaging/Convert.c, macro L24: ITU-R 601-2 weights 0.299, 0.587, 0.114 scaled by 2**16 (they
