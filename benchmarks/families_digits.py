@@ -97,7 +97,7 @@ def main(argv=None) -> int:
     test, valid = out / "digits_test.npz", out / "digits_valid.npz"
     rows = []
     if args.extractor:
-        from genmetrics.trainers.data import export_data
+        from genmetrics.trainers.export import export_data
 
         for path, split in ((test, "test"), (valid, "valid")):
             if not path.exists():

@@ -180,8 +180,8 @@ def open_data(data: str, data_root: str | None, image_size: int | None, model: s
 
 
 def export(name: str, out, *, unpaired: bool = False, **options) -> dict:
-    """``genmetrics data``: translation domains (export_domains), else data.export_data."""
-    from .data import export_data
+    """``genmetrics data``: translation domains (export_domains), else export.export_data."""
+    from .export import export_data
 
     if name != "digits" and (name in DOMAINS or "," in name):
         options.pop("seed", None), options.pop("data_root", None)
