@@ -33,10 +33,11 @@ import torch
 from ..defaults import DEFAULTS, FEATURE_DIMS, PRECISIONS
 from ..errors import GenmetricsError
 from . import digits, onnx_backend
-from .inception import FIDInceptionV3, INPUT_SIZE
+from .builders import build_inception, build_torchscript, build_vgg16
+from .inception import INPUT_SIZE
 from .preprocess import NORMALIZATIONS, Protocol
 from .vit import CLIP, DINOV2, build_clip, build_dinov2, clip_weights, dinov2_weights
-from .weights import VGG16, is_canonical, resolve_weights, sha256_of, state_dict_mismatch
+from .weights import VGG16, is_canonical, resolve_weights, sha256_of
 
 _models: dict[tuple, object] = {}
 # fp32 is exact and the default (defaults.PRECISIONS). tf32 (CUDA matmuls/convs with 10-bit mantissas) and
@@ -104,65 +105,6 @@ def _features_and_logits(model):
     return run
 
 
-def _load_state_dict(path: Path) -> dict:
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise GenmetricsError(f"{path}: cannot load the weights file ({exc})") from None
-    if not isinstance(state, dict):
-        raise GenmetricsError(f"{path}: expected a state dict, found a {type(state).__name__}")
-    return {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
-
-
-def _build_inception(device: torch.device, path: Path, float64: bool = False):
-    """The fused network; with ``float64`` converted before the BatchNorms are folded, so that the folded
-    weights carry no float32 round-off."""
-    model = FIDInceptionV3()
-    state = _load_state_dict(path)
-    mismatch = state_dict_mismatch(model, state)
-    if mismatch:
-        raise GenmetricsError(f"{path} is not an FID InceptionV3 state dict (pytorch-fid's format): {mismatch}")
-    _refuse_uncalibrated(path, state)
-    model.load_state_dict(state, strict=False)  # strict=False: files without num_batches_tracked load too
-    model = model.to(torch.float64 if float64 else torch.float32).eval().fuse().to(device)
-    return model.to(memory_format=torch.channels_last).requires_grad_(False)
-
-
-def _refuse_uncalibrated(path: Path, state: dict) -> None:
-    """Refuse a freshly initialised network: every BatchNorm still at PyTorch's initial running statistics
-    (mean 0, variance 1). Trained weights (and ``genmetrics.testing.write_random_weights``) never have them;
-    such a network shrinks its activations layer after layer (to about 1e-7 at the 2048-d pool, measured
-    on this project's tests), which gives an FID of 0.000000 whatever the images."""
-    means = [v for k, v in state.items() if k.endswith("running_mean")]
-    variances = [v for k, v in state.items() if k.endswith("running_var")]
-    if means and all(bool((m == 0).all()) for m in means) and all(bool((v == 1).all()) for v in variances):
-        raise GenmetricsError(
-            f"{path}: every BatchNorm has its initial running statistics (mean 0, variance 1): an untrained "
-            f"network whose features are degenerate. Use the FID weights (pytorch-fid's "
-            f"pt_inception-2015-12-05-6726825d.pth); for random test weights use "
-            f"genmetrics.testing.write_random_weights, which calibrates them")
-
-
-def _build_vgg16(device: torch.device, path: Path):
-    import torchvision
-
-    net = torchvision.models.vgg16()
-    state = _load_state_dict(path)
-    mismatch = state_dict_mismatch(net, state)
-    if mismatch:
-        raise GenmetricsError(f"{path} is not a torchvision VGG16 state dict: {mismatch}")
-    net.load_state_dict(state)
-    net.classifier = net.classifier[:5]  # fc1, ReLU, dropout, fc2, ReLU: torch-fidelity's fc2_relu
-    return net.eval().to(device).requires_grad_(False)
-
-
-def _build_torchscript(device: torch.device, path: Path):
-    """``--extractor torchscript:PATH``: a TorchScript, torch.export (.pt2) or ONNX file (model_files.py)."""
-    from ..model_files import load_network
-
-    return load_network(path, device, "feature extractor")
-
-
 def _as_float64(model, name: str):
     """The network in float64 (``--precision fp64``): its parameters and buffers converted once."""
     if not isinstance(model, torch.nn.Module):
@@ -185,7 +127,7 @@ class _Registered:
 
 
 _REGISTRY: dict[str, _Registered] = {
-    "vgg16": _Registered(_build_vgg16, 224, "imagenet", VGG16),  # 224: VGG's input (Simonyan & Zisserman 2015)
+    "vgg16": _Registered(build_vgg16, 224, "imagenet", VGG16),  # 224: VGG's input (Simonyan & Zisserman 2015)
     # dgm-eval by default: the protocol of the FD_DINOv2 leaderboard (Stein et al. 2023), which edm2's 'pil'
     # mode reproduces exactly; 224 px: every reference resizes to it (features/vit.py).
     **{name: _Registered(build_dinov2(name), 224, "imagenet", dinov2_weights(name), "dgm-eval") for name in DINOV2},
@@ -245,7 +187,7 @@ def load_extractor(name: str = DEFAULTS.extractor, *, resize: str = DEFAULTS.res
     if name == "inception":
         path = resolve_weights(weights, progress=progress)
         resize = resize or "tf"
-        build, protocol, outputs = _build_inception, Protocol(resize), ("64", "192", "spatial", "768", "2048", "logits")
+        build, protocol, outputs = build_inception, Protocol(resize), ("64", "192", "spatial", "768", "2048", "logits")
     elif name.startswith("torchscript:"):
         path = Path(name.partition(":")[2]).expanduser()
         if not path.is_file():
@@ -255,7 +197,7 @@ def load_extractor(name: str = DEFAULTS.extractor, *, resize: str = DEFAULTS.res
             raise GenmetricsError(f"--extractor {name} needs --extractor-size (its input resolution)")
         if extractor_input not in ("float", "uint8"):
             raise GenmetricsError(f"--extractor-input must be float or uint8, got {extractor_input!r}")
-        build, outputs = _build_torchscript, ("features",)
+        build, outputs = build_torchscript, ("features",)
         protocol = Protocol(resize or "tf", size, "unit" if extractor_input == "float" else "uint8")
     elif name in _REGISTRY:
         entry = _REGISTRY[name]
