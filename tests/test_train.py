@@ -129,6 +129,26 @@ def test_generator_update_leaves_the_discriminator_gradients_alone(tmp_path, mod
             assert torch.equal(p.grad, after_d[name]), name
 
 
+@pytest.mark.parametrize("gamma", [0.0, 0.5])
+def test_lsgan_losses_are_half_squared_errors_and_take_the_r1_penalty(tmp_path, gamma):
+    """Mao et al. 2017 Eq. 2 with a = 0, b = c = 1, plus gamma / 2 E|grad D(x)|^2 on real data (R1)."""
+    config, opened, _ = prepare("lsgan", "ring8", tmp_path / "run", **tiny("toy", "lsgan", r1_gamma=gamma))
+    run = TrainingState(config, opened, torch.device("cpu"))
+    real = torch.randn(6, 2, generator=torch.Generator().manual_seed(0))
+    loss_d, logs = run.family.discriminator_loss(run, real.clone(), None, torch.Generator().manual_seed(1))
+    x = real.clone().requires_grad_(True)
+    score_real = run.D(x)[:, 0]
+    (grad,) = torch.autograd.grad(score_real.sum(), x)
+    score_fake = run.D(run.fake(6, torch.Generator().manual_seed(1)))[:, 0]
+    expected = (0.5 * (score_real - 1).pow(2).mean() + 0.5 * score_fake.pow(2).mean()
+                + gamma / 2 * grad.pow(2).sum(dim=1).mean())
+    torch.testing.assert_close(loss_d, expected, rtol=1e-6, atol=0)  # float32: the same sums in another order
+    assert ("r1" in logs) == (gamma > 0)
+    loss_g, _ = run.family.generator_loss(run, real, None, torch.Generator().manual_seed(2))
+    score_g = run.D(run.fake(6, torch.Generator().manual_seed(2)))[:, 0]
+    torch.testing.assert_close(loss_g, 0.5 * (score_g - 1).pow(2).mean(), rtol=1e-6, atol=0)
+
+
 @pytest.mark.parametrize("model,data", [("dcgan", "digits"), ("wgan-gp", "ring8"), ("unrolled", "ring8"),
                                         ("gan", "ring8")])
 def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path, model, data):

@@ -71,6 +71,14 @@ class Family:
     # and sizes on the bundled digits domains.
     translation: str | None = None
     digits_defaults: dict = {}
+    # The default losses below compare D's real/fake score with a target for real data, for fake data and
+    # for G's update: binary cross-entropy against 1, 0 and 1 here; LSGAN's half squared error against its
+    # a, b, c. Both losses take the R1 penalty (--set r1_gamma).
+    real_target, fake_target, generator_target = 1.0, 0.0, 1.0
+
+    def adversarial_loss(self, output: torch.Tensor, target: float) -> torch.Tensor:
+        """The loss of D's outputs against a constant target (binary cross-entropy of the logits)."""
+        return bce_with_target(output, target)
 
     def check(self, config) -> None:
         """GenmetricsError for settings this family cannot train with."""
@@ -111,7 +119,8 @@ class Family:
         gamma = run.config.r1_gamma
         real = real.requires_grad_(True) if gamma else real
         out_real = run.D(real)
-        loss = bce_with_target(out_real, 1.0) + bce_with_target(run.D(fake), 0.0)
+        loss = (self.adversarial_loss(out_real, self.real_target)
+                + self.adversarial_loss(run.D(fake), self.fake_target))
         logs = {"loss_d": loss.item()}
         if gamma:
             penalty = r1_penalty(out_real, real)
@@ -122,11 +131,11 @@ class Family:
     def generator_loss(self, run, real, labels, gen: torch.Generator):
         """(loss to minimise, {name: float}) for one generator update.
 
-        Non-saturating loss, -log D(G(z)): Goodfellow et al. 2014, Section 3 ("rather than training G to
-        minimize log(1 - D(G(z))) we can train G to maximize log D(G(z))").
+        With the cross-entropy, the non-saturating loss -log D(G(z)): Goodfellow et al. 2014, Section 3
+        ("rather than training G to minimize log(1 - D(G(z))) we can train G to maximize log D(G(z))").
         """
         fake = run.fake(real.shape[0], gen)
-        loss = bce_with_target(run.D(fake), 1.0)
+        loss = self.adversarial_loss(run.D(fake), self.generator_target)
         return loss, {"loss_g": loss.item()}
 
     def after_discriminator_step(self, run) -> None:

@@ -62,7 +62,7 @@ class TrainConfig:
     pack: int = 1                      # PacGAN packing: D judges groups of `pack` samples (Lin et al. 2018)
     clip_value: float | None = None    # wgan weight clipping
     gp_lambda: float | None = None     # wgan-gp gradient penalty weight
-    r1_gamma: float = 0.0              # R1 penalty on real data (Mescheder et al. 2018) for the BCE losses
+    r1_gamma: float = 0.0              # R1 penalty on real data (Mescheder et al. 2018): gan, dcgan, unrolled, lsgan
     unroll_steps: int | None = None    # unrolled: discriminator steps unrolled into the generator loss
     labels: int | None = None          # sgan: labelled training examples kept (balanced over the classes)
     info_categories: int | None = None  # infogan: size of the categorical code
@@ -220,8 +220,8 @@ def check_config(config: TrainConfig) -> None:
         raise GenmetricsError("pack > 1 cannot be combined with a class-conditional model (acgan)")
     family = get_family(config.model)
     if config.r1_gamma and type(family).discriminator_loss is not Family.discriminator_loss:
-        raise GenmetricsError(f"r1_gamma applies to the cross-entropy losses (gan, dcgan, unrolled), "
-                              f"not to {config.model}")
+        raise GenmetricsError(f"r1_gamma applies to gan, dcgan, unrolled and lsgan (their discriminator loss "
+                              f"takes the penalty), not to {config.model}")
     family.check(config)
     from .stopping import check_stopping
 
