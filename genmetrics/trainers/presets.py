@@ -62,12 +62,11 @@ TUNED_DEFAULTS = {
     # ended at 88.4% high quality, still rising (86.3% at step 11,000), and at 16,000 at 94.7% (seeds 0-6 at
     # 12,000: 94.0-96.3%). benchmarks/toy_modes.py --data grid25 --model gan; table in docs/trainers.md.
     ("gan", "grid25"): dict(steps=16000),
-    # Toy unrolled on grid25: the toy gan's G (4 x 400 units, not the paper's 2 x 128) and its R1 penalty
-    # (gamma 0.1). With the paper's G and no penalty seed 0 collapsed onto one mode by step 1,000 and ended
-    # with 2 of 25 (the paper's constant Adam 1e-4: 14 modes, 5.9%; the penalty alone: 24 modes, 9.5%); with
-    # both, seeds 0-6 end with 24-25 modes and 68.3-82.2% high quality (VEEGAN's Unrolled GAN row: 23.6
-    # modes, 16%). Not on ring8: there the larger G dropped modes on seed 1 (6 of 8; the paper's G: 7 on
-    # seed 4, 8 on seeds 0-3, 5, 6) and the penalty cost high quality (71.9% on seed 4).
-    # benchmarks/toy_modes.py --model unrolled; docs/trainers.md.
-    ("unrolled", "grid25"): dict(g_width=400, g_depth=4, r1_gamma=0.1),
+    # Toy unrolled on grid25: the toy gan's G (4 x 400 units, not the paper's 2 x 128). With the paper's G and
+    # no R1 penalty (unrolled's toy default since, unrolled.py) seed 0 collapsed onto one mode by step 1,000
+    # and ended with 2 of 25 (the paper's constant Adam 1e-4: 14 modes, 5.9%; the penalty alone: 24 modes,
+    # 9.5%); with both, seeds 0-6 end with 24-25 modes and 68.3-82.2% high quality (VEEGAN's Unrolled GAN
+    # row: 23.6 modes, 16%). Not on ring8, where the larger G (without the penalty) dropped modes on seed 1
+    # (6 of 8). benchmarks/toy_modes.py --model unrolled; docs/trainers.md.
+    ("unrolled", "grid25"): dict(g_width=400, g_depth=4),
 }
