@@ -11,7 +11,8 @@ the minimum is what the defaults promise) and the time per run. Toy runs train w
     python benchmarks/toy_modes.py --seeds 3 --data ring8 --model gan --model unrolled --jobs 2
     python benchmarks/toy_modes.py --steps 2000 --set lr_g=5e-4 --set lr_d=5e-4 --json rows.json
     python benchmarks/toy_modes.py --from-json rows.json         # the table again, from saved rows
-    python benchmarks/toy_modes.py --markdown --from-json benchmarks/results/toy_modes/*.json  # the README's table
+    python benchmarks/toy_modes.py --markdown --defaults-only --from-json benchmarks/results/toy_modes/*.json
+                                                                 # the README's table (docs/trainers.md: all rows)
 """
 from __future__ import annotations
 
@@ -147,9 +148,12 @@ def main(argv=None) -> None:
     parser.add_argument("--from-json", type=Path, nargs="+", default=None, metavar="ROWS",
                         help="print the table of the rows saved in these files (together); train nothing")
     parser.add_argument("--markdown", action="store_true", help="with --from-json: the README's table")
+    parser.add_argument("--defaults-only", action="store_true",
+                        help="with --from-json: only the rows trained at today's defaults (no settings)")
     args = parser.parse_args(argv)
     if args.from_json:
-        rows = sorted((row for path in args.from_json for row in json.loads(path.read_text())),
+        rows = sorted((row for path in args.from_json for row in json.loads(path.read_text())
+                       if not (args.defaults_only and row["overrides"])),
                       key=lambda r: (r["data"], r["model"], r["seed"]))
         print(markdown(rows) if args.markdown else summary(rows))
         return
