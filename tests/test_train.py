@@ -319,7 +319,8 @@ def test_offline_torchvision_dataset_says_how_to_fix(tmp_path, monkeypatch):
     ("gan", "grid25", dict(steps=16000, r1_gamma=0.1, g_width=400)),
     ("unrolled", "ring8", dict(steps=8000, r1_gamma=0.1, g_width=128, g_depth=2, d_width=128, unroll_steps=5)),
     ("unrolled", "grid25", dict(steps=12000, r1_gamma=0.1, g_width=400, g_depth=4, d_width=128)),
-    ("lsgan", "ring8", dict(steps=8000, lr_g=2e-4))])
+    ("lsgan", "ring8", dict(steps=8000, lr_g=1e-3, lr_decay="linear", batch_size=100, r1_gamma=0.1)),
+    ("lsgan", "grid25", dict(steps=16000, lr_g=1e-3, lr_decay="linear", batch_size=100, r1_gamma=0.1))])
 def test_toy_defaults_are_the_measured_ones(tmp_path, model, data, expected):
     # The settings docs/trainers.md's toy table was measured at (the family's toy_defaults, then
     # presets.DATASET_DEFAULTS and TUNED_DEFAULTS); an explicit option still wins.
