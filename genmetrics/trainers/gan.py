@@ -8,6 +8,7 @@ from .base import Family, register
 # train on 2-D mixtures with it too (their files say what their papers' rates gave).
 TOY_SCHEDULE = dict(optimizer="adam", lr_g=1e-3, lr_d=1e-3, beta1=0.5, beta2=0.999, lr_decay="linear")
 
+
 @register
 class GAN(Family):
     name = "gan"
