@@ -65,7 +65,7 @@ TUNED_DEFAULTS = {
     # Toy unrolled on grid25: the toy gan's G (4 x 400 units, not the paper's 2 x 128). With the paper's G and
     # no R1 penalty (unrolled's toy default since, unrolled.py) seed 0 collapsed onto one mode by step 1,000
     # and ended with 2 of 25 (the paper's constant Adam 1e-4: 14 modes, 5.9%; the penalty alone: 24 modes,
-    # 9.5%); with both, seeds 0-6 end with 24-25 modes and 68.3-82.2% high quality (VEEGAN's Unrolled GAN
+    # 9.5%); with both, seeds 0-9 end with 24-25 modes and 68.3-82.2% high quality (VEEGAN's Unrolled GAN
     # row: 23.6 modes, 16%). Not on ring8, where the larger G (without the penalty) dropped modes on seed 1
     # (6 of 8). benchmarks/toy_modes.py --model unrolled; docs/trainers.md.
     ("unrolled", "grid25"): dict(g_width=400, g_depth=4),
