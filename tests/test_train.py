@@ -149,6 +149,13 @@ def test_lsgan_losses_are_half_squared_errors_and_take_the_r1_penalty(tmp_path, 
     torch.testing.assert_close(loss_g, 0.5 * (score_g - 1).pow(2).mean(), rtol=1e-6, atol=0)
 
 
+def test_r1_penalty_is_refused_where_the_discriminator_loss_cannot_take_it(tmp_path):
+    # The families that take it are those training D with Family.discriminator_loss, listed from the registry.
+    with pytest.raises(GenmetricsError, match=r"r1_gamma applies to dcgan, gan, lsgan, unrolled .* not to wgan"):
+        prepare("wgan", "ring8", tmp_path / "r", r1_gamma=0.1)
+    assert prepare("lsgan", "ring8", tmp_path / "l", r1_gamma=0.5)[0].r1_gamma == 0.5
+
+
 @pytest.mark.parametrize("model,data", [("dcgan", "digits"), ("wgan-gp", "ring8"), ("unrolled", "ring8"),
                                         ("gan", "ring8")])
 def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path, model, data):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .._version import __version__
 from ..errors import GenmetricsError
-from .base import Family
+from .base import FAMILIES, Family
 from .families import get_family
 from .presets import COMMON, DATASET_DEFAULTS, TUNED_DEFAULTS
 
@@ -62,7 +62,7 @@ class TrainConfig:
     pack: int = 1                      # PacGAN packing: D judges groups of `pack` samples (Lin et al. 2018)
     clip_value: float | None = None    # wgan weight clipping
     gp_lambda: float | None = None     # wgan-gp gradient penalty weight
-    r1_gamma: float = 0.0              # R1 penalty on real data (Mescheder et al. 2018): gan, dcgan, unrolled, lsgan
+    r1_gamma: float = 0.0              # R1 penalty on real data (Mescheder et al. 2018; families: check_config)
     unroll_steps: int | None = None    # unrolled: discriminator steps unrolled into the generator loss
     labels: int | None = None          # sgan: labelled training examples kept (balanced over the classes)
     info_categories: int | None = None  # infogan: size of the categorical code
@@ -194,6 +194,12 @@ def resolve_config(model: str, data, out: str | Path, overrides: dict) -> TrainC
     return config
 
 
+def _takes_r1(family: Family) -> bool:
+    """Whether the family's D would train with Family.discriminator_loss, the loss that adds the R1 penalty
+    (a family without a discriminator says so itself, in its check)."""
+    return type(family).discriminator_loss is Family.discriminator_loss
+
+
 def check_config(config: TrainConfig) -> None:
     """GenmetricsError for impossible values, naming the option."""
     for name in ("steps", "batch_size", "z_dim", "g_width", "d_width", "n_critic", "pack", "eval_n", "log_every"):
@@ -219,9 +225,10 @@ def check_config(config: TrainConfig) -> None:
     if config.pack > 1 and config.num_classes:
         raise GenmetricsError("pack > 1 cannot be combined with a class-conditional model (acgan)")
     family = get_family(config.model)
-    if config.r1_gamma and type(family).discriminator_loss is not Family.discriminator_loss:
-        raise GenmetricsError(f"r1_gamma applies to gan, dcgan, unrolled and lsgan (their discriminator loss "
-                              f"takes the penalty), not to {config.model}")
+    if config.r1_gamma and not _takes_r1(family):
+        takers = sorted(name for name, other in FAMILIES.items() if other.adversarial and _takes_r1(other))
+        raise GenmetricsError(f"r1_gamma applies to {', '.join(takers)} (their discriminator loss takes the "
+                              f"penalty), not to {config.model}")
     family.check(config)
     from .stopping import check_stopping
 
