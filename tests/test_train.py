@@ -160,7 +160,10 @@ def test_r1_penalty_is_refused_where_the_discriminator_loss_cannot_take_it(tmp_p
                                         ("gan", "ring8")])
 def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path, model, data):
     kind = "toy" if data == "ring8" else "image"
-    options = tiny(kind, model, lr_decay="linear", **({"r1_gamma": 0.1} if model == "gan" else {}))
+    # gan with its R1 penalty; wgan-gp with several critic updates a step (its toy default is one), so that
+    # resuming is checked where a step reads several data batches.
+    extra = {"gan": dict(r1_gamma=0.1), "wgan-gp": dict(n_critic=3)}.get(model, {})
+    options = tiny(kind, model, lr_decay="linear", **extra)
     train(model, data, tmp_path / "whole", steps=6, progress=False, **options)
     first = train(model, data, tmp_path / "split", steps=6, max_steps=3, progress=False, **options)
     assert first.stopped_early and states(tmp_path / "split")["step"] == 3
@@ -327,7 +330,11 @@ def test_offline_torchvision_dataset_says_how_to_fix(tmp_path, monkeypatch):
     ("unrolled", "ring8", dict(steps=8000, r1_gamma=0.1, g_width=128, g_depth=2, d_width=128, unroll_steps=5)),
     ("unrolled", "grid25", dict(steps=12000, r1_gamma=0.1, g_width=400, g_depth=4, d_width=128)),
     ("lsgan", "ring8", dict(steps=8000, lr_g=1e-3, lr_decay="linear", batch_size=100, r1_gamma=0.1)),
-    ("lsgan", "grid25", dict(steps=16000, lr_g=1e-3, lr_decay="linear", batch_size=100, r1_gamma=0.1))])
+    ("lsgan", "grid25", dict(steps=16000, lr_g=1e-3, lr_decay="linear", batch_size=100, r1_gamma=0.1)),
+    ("wgan-gp", "ring8", dict(steps=8000, lr_g=1e-3, lr_decay="linear", beta2=0.9, gp_lambda=0.1, n_critic=1,
+                              batch_size=100)),
+    ("wgan-gp", "grid25", dict(steps=12000, lr_g=1e-3, lr_decay="linear", beta2=0.9, gp_lambda=1.0, n_critic=1,
+                               batch_size=100))])
 def test_toy_defaults_are_the_measured_ones(tmp_path, model, data, expected):
     # The settings docs/trainers.md's toy table was measured at (the family's toy_defaults, then
     # presets.DATASET_DEFAULTS and TUNED_DEFAULTS); an explicit option still wins.
