@@ -331,7 +331,7 @@ def test_offline_torchvision_dataset_says_how_to_fix(tmp_path, monkeypatch):
     ("unrolled", "grid25", dict(steps=12000, r1_gamma=0.1, g_width=400, g_depth=4, d_width=128)),
     ("lsgan", "ring8", dict(steps=8000, lr_g=1e-3, lr_decay="linear", batch_size=100, r1_gamma=0.1)),
     ("lsgan", "grid25", dict(steps=16000, lr_g=1e-3, lr_decay="linear", batch_size=100, r1_gamma=0.1)),
-    ("wgan", "ring8", dict(steps=8000, optimizer="rmsprop", lr_g=2e-4, lr_decay="linear", clip_value=0.01,
+    ("wgan", "ring8", dict(steps=16000, optimizer="rmsprop", lr_g=2e-4, lr_decay="linear", clip_value=0.01,
                            n_critic=1, batch_size=100)),
     ("wgan", "grid25", dict(steps=12000, lr_g=2e-4, lr_decay="linear", n_critic=1, batch_size=100)),
     ("wgan-gp", "ring8", dict(steps=8000, lr_g=1e-3, lr_decay="linear", beta2=0.9, gp_lambda=0.1, n_critic=1,
