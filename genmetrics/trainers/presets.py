@@ -73,10 +73,6 @@ TUNED_DEFAULTS = {
     # Seeds 0-9 end with 23-25 of 25 modes (mean 24.6) at 57.3-90.6% high quality; no published row to hold.
     # Without the R1 penalty seeds 0 and 1 ended with 20 and 21 modes (82.8%, 92.7%). docs/trainers.md.
     ("lsgan", "grid25"): dict(steps=16000),
-    # Toy wgan on ring8: 16,000 steps, as the toy gan there: seed 0 ended 8/8 at 94.5% high quality (83.4% at
-    # 8,000 steps; at 14,500 still 68%: it sharpens as the decayed rate nears 0). benchmarks/toy_modes.py
-    # --model wgan; docs/trainers.md.
-    ("wgan", "ring8"): dict(steps=16000),
     # Toy wgan-gp on grid25: penalty weight 1 (ring8's 0.1 is wgan-gp's toy default). On seed 0 with 0.1 the
     # run spent 8,500 steps on at most 18 modes and ended with 25 at 53.2% high quality (65.0% at 16,000
     # steps); with 1 it had 23 by step 6,000 and ended with 25 at 82.4%. On ring8 the weight 1 gave 90.1%

@@ -21,16 +21,15 @@ class WGAN(Family):
     # DCGAN's batch norm (Section 4.3 trains DCGAN architectures); beta1/beta2 are unused by RMSProp.
     image_defaults = dict(optimizer="rmsprop", lr_g=5e-5, lr_d=5e-5, clip_value=0.01, batch_size=64,
                           n_critic=5, g_batchnorm=True, d_norm="batch")
-    # 2-D mixtures: RMSprop and clipping 0.01 as the paper, at 2e-4 decayed linearly to 0 (the toy gan's
-    # schedule; 1e-3 decayed gave 77.0% on ring8 seed 0, Adam at the toy gan's rate 73.6%), PacGAN's batch 100
-    # and one critic update a step, measured with benchmarks/toy_modes.py (docs/trainers.md, rows in
-    # benchmarks/results/toy_modes/). At the paper's settings ring8 seeds 0, 1 ended with 7 and 8 modes at
-    # 17.7% and 57.6% high quality; with these seed 0 ends 8/8 at 83.4% in 2.6 CPU minutes (five critic
-    # updates: 90.4%, in 8.9; 16,000 steps, ring8's default in presets.TUNED_DEFAULTS: 94.5%, in 5.3). The
-    # paper's settings: --set lr_g=5e-5 --set lr_d=5e-5 --set lr_decay=none --set n_critic=5
-    # --set batch_size=64.
+    # 2-D mixtures: RMSprop, clipping 0.01 and five critic updates a step as the paper, at 2e-4 decayed
+    # linearly to 0 (the toy gan's schedule) with PacGAN's batch 100, measured with benchmarks/toy_modes.py
+    # (docs/trainers.md, rows in benchmarks/results/toy_modes/). At the paper's settings ring8 seeds 0, 1, 3
+    # ended with 7, 8, 8 modes at 17.7%, 57.6%, 60.8% high quality; with these seeds 0, 3 end 8/8 at 90.4%,
+    # 93.0%. One critic update a step (a third of the cost; seed 0 94.5% at 16,000 steps) left seed 3
+    # without a mode after 16,000 steps. The paper's settings: --set lr_g=5e-5
+    # --set lr_d=5e-5 --set lr_decay=none --set batch_size=64.
     toy_defaults = dict(optimizer="rmsprop", lr_g=2e-4, lr_d=2e-4, lr_decay="linear", clip_value=0.01,
-                        n_critic=1)
+                        n_critic=5)
 
     def check(self, config):
         if not config.clip_value or config.clip_value <= 0:
