@@ -11,6 +11,8 @@ the minimum is what the defaults promise) and the time per run. Toy runs train w
     python benchmarks/toy_modes.py --seeds 3 --data ring8 --model gan --model unrolled --jobs 2
     python benchmarks/toy_modes.py --steps 2000 --set lr_g=5e-4 --set lr_d=5e-4 --json rows.json
     python benchmarks/toy_modes.py --from-json rows.json         # the table again, from saved rows
+    python benchmarks/toy_modes.py --from-json rows.json --restate runs/ --json rows.json
+                                                                 # settings again after a default changed
     python benchmarks/toy_modes.py --markdown --defaults-only --from-json benchmarks/results/toy_modes/*.json
                                                                  # the README's table (docs/trainers.md: all rows)
 """
@@ -30,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from genmetrics.metrics.modes import DEFAULT_SAMPLES, mode_coverage  # noqa: E402
 from genmetrics.trainers import load_generator, train  # noqa: E402
 from genmetrics.trainers.config import parse_setting  # noqa: E402
+from genmetrics.trainers.loop import prepare  # noqa: E402
 
 # Modes covered and high-quality samples (%), 2,500 samples. PacGAN (Lin et al. 2018) Table 1: mean over
 # 10 trials. Unrolled GAN: VEEGAN (Srivastava et al. 2017) Table 1, as quoted in issue 19 (PacGAN's
@@ -44,6 +47,23 @@ PUBLISHED = {
 TARGETS = {"ring8": (8, 0.95), "grid25": (25, 0.90)}
 
 
+# config.json keys that say where and how often, not how a run trains: never a departure from the defaults.
+BOOKKEEPING = {"out", "seed", "version", "eval_every", "eval_n", "sample_every", "checkpoint_every", "log_every"}
+
+
+def departures(config: dict) -> dict:
+    """The settings of a run's ``config.json`` that differ from today's defaults for its model and data: a
+    ``--set`` equal to a default is not one, and a row trained before a default changed reads as that
+    default's override (``--restate``)."""
+    with tempfile.TemporaryDirectory() as tmp:  # prepare() writes nothing; the folder only has to be new
+        defaults = prepare(config["model"], config["data"], Path(tmp) / "run")[0].to_dict()
+    return {key: value for key, value in config.items() if key not in BOOKKEEPING and defaults.get(key) != value}
+
+
+def run_name(data: str, model: str, seed: int) -> str:
+    return f"{data}-{model}-seed{seed}"
+
+
 def score(run_dir: Path, which: str) -> dict:
     generator = load_generator(run_dir / "checkpoints" / which)
     points, _ = generator.sample(DEFAULT_SAMPLES, seed=0)
@@ -52,13 +72,13 @@ def score(run_dir: Path, which: str) -> dict:
 
 def run_one(data: str, model: str, seed: int, root: Path, overrides: dict) -> dict:
     """Train one seed and score its final and best checkpoints."""
-    out = root / f"{data}-{model}-seed{seed}"
+    out = root / run_name(data, model, seed)
     started, cpu_started = time.monotonic(), time.process_time()
     train(model, data, out, seed=seed, progress=False, **overrides)
     seconds, cpu_seconds = time.monotonic() - started, time.process_time() - cpu_started
-    steps = json.loads((out / "config.json").read_text())["steps"]
-    row = {"data": data, "model": model, "seed": seed, "steps": steps, "seconds": seconds,
-           "cpu_seconds": cpu_seconds, "overrides": overrides,
+    config = json.loads((out / "config.json").read_text())
+    row = {"data": data, "model": model, "seed": seed, "steps": config["steps"], "seconds": seconds,
+           "cpu_seconds": cpu_seconds, "overrides": departures(config), "date": time.strftime("%Y-%m-%d"),
            "final": score(out, "latest.pt"), "best": score(out, "best.pt")}
     print(f"  {data:7s} {model:9s} seed {seed}: final {row['final']['modes_covered']:2d} modes "
           f"{row['final']['high_quality']:.1%} HQ | best.pt {row['best']['modes_covered']:2d} modes "
@@ -150,10 +170,23 @@ def main(argv=None) -> None:
     parser.add_argument("--markdown", action="store_true", help="with --from-json: the README's table")
     parser.add_argument("--defaults-only", action="store_true",
                         help="with --from-json: only the rows trained at today's defaults (no settings)")
+    parser.add_argument("--restate", type=Path, default=None, metavar="RUNS",
+                        help="with --from-json: state each row's settings again from its run folder in RUNS "
+                             "(its config.json against today's defaults), after a default changed; with --json, "
+                             "write the restated rows there")
     args = parser.parse_args(argv)
     if args.from_json:
-        rows = sorted((row for path in args.from_json for row in json.loads(path.read_text())
-                       if not (args.defaults_only and row["overrides"])),
+        rows = [row for path in args.from_json for row in json.loads(path.read_text())]
+        if args.restate:
+            for row in rows:
+                config = args.restate / run_name(row["data"], row["model"], row["seed"]) / "config.json"
+                if not config.is_file():
+                    parser.error(f"--restate: no run folder for {row['data']} {row['model']} seed {row['seed']}: "
+                                 f"{config} does not exist")
+                row["overrides"] = departures(json.loads(config.read_text()))
+            if args.json:
+                args.json.write_text(json.dumps(rows, indent=2) + "\n")
+        rows = sorted((row for row in rows if not (args.defaults_only and row["overrides"])),
                       key=lambda r: (r["data"], r["model"], r["seed"]))
         print(markdown(rows) if args.markdown else summary(rows))
         return
