@@ -1,4 +1,7 @@
 """Helpers shared by the tests."""
+import importlib.util
+import pathlib
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -12,6 +15,18 @@ def one_thread():
     """Import into a test module to run it on one torch thread (small networks: the threads only wait)."""
     with intra_op_threads(1):
         yield
+
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def load_script(relative_path: str):
+    """A script outside the package (examples/, benchmarks/) as a module, by its path under the repository."""
+    path = ROOT / relative_path
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def relative_error(ours, reference) -> float:

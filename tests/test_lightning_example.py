@@ -1,31 +1,22 @@
 """examples/lightning_fid.py: the streaming FID inside a LightningModule's validation loop gives genmetrics.fid's
 number on the same samples."""
-import importlib.util
-import pathlib
-
 import pytest
 import torch
 
 import genmetrics
 from genmetrics.trainers.data import load_digits
 
+from .helpers import load_script
+
 pytest.importorskip("lightning")
 pytest.importorskip("sklearn")
 
 # Lightning's own deprecation warning under this torch, not ours
 pytestmark = pytest.mark.filterwarnings("ignore:.*LeafSpec")
-EXAMPLE = pathlib.Path(__file__).resolve().parents[1] / "examples" / "lightning_fid.py"
-
-
-def load_example():
-    spec = importlib.util.spec_from_file_location("lightning_fid", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_validation_fid_equals_the_one_shot_fid(tmp_path):
-    example = load_example()
+    example = load_script("examples/lightning_fid.py")
     model = example.main(["--epochs", "1", "--batch-size", "40", "--val-samples", "80", "--real-samples", "160"],
                          limit_train_batches=2, enable_progress_bar=False, default_root_dir=str(tmp_path))
     assert len(model.fids) == 1  # the sanity check's partial pass was reset, not recorded

@@ -1,25 +1,16 @@
 """benchmarks/toy_modes.py keeps each row's settings as they depart from today's defaults, so the README's
 table (rows at the defaults) never hides a run trained otherwise, nor lists a run at the defaults as a probe."""
-import importlib.util
 import json
-import pathlib
 
 import pytest
 
 from genmetrics.trainers import prepare
 
-SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "toy_modes.py"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("toy_modes", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from .helpers import load_script
 
 
 def test_rows_state_their_departures_from_todays_defaults(tmp_path):
-    toy_modes = load_script()
+    toy_modes = load_script("benchmarks/toy_modes.py")
     defaults = prepare("gan", "ring8", tmp_path / "defaults")[0]
     runs = tmp_path / "runs"
     # lr_g given at its default value is no departure; steps and g_width are; eval_every is bookkeeping
