@@ -25,9 +25,9 @@ class WGAN(Family):
     # linearly to 0 (the toy gan's schedule) with PacGAN's batch 100, measured with benchmarks/toy_modes.py
     # (docs/trainers.md, rows in benchmarks/results/toy_modes/). At the paper's settings ring8 seeds 0, 1, 3
     # ended with 7, 8, 8 modes at 17.7%, 57.6%, 60.8% high quality; with these seeds 0-9 end 8/8 at
-    # 79.0-94.6%, and grid25 seeds 0-9 with 22-25 of 25 modes at 17.0-82.4%. One critic update a step (a third of the cost; seed 0 94.5% at 16,000 steps) left seed 3
-    # without a mode after 16,000 steps. The paper's settings: --set lr_g=5e-5
-    # --set lr_d=5e-5 --set lr_decay=none --set batch_size=64.
+    # 79.0-94.6%, and grid25 seeds 0-9 with 22-25 of 25 modes at 17.0-82.4%. One critic update a step (a
+    # third of the cost; seed 0 94.5% at 16,000 steps) left seed 3 without a mode after 16,000 steps. The
+    # paper's settings: --set lr_g=5e-5 --set lr_d=5e-5 --set lr_decay=none --set batch_size=64.
     toy_defaults = dict(optimizer="rmsprop", lr_g=2e-4, lr_d=2e-4, lr_decay="linear", clip_value=0.01,
                         n_critic=5)
 
