@@ -19,6 +19,7 @@ the minimum is what the defaults promise) and the time per run. Toy runs train w
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import multiprocessing
 import sys
@@ -51,12 +52,18 @@ TARGETS = {"ring8": (8, 0.95), "grid25": (25, 0.90)}
 BOOKKEEPING = {"out", "seed", "version", "eval_every", "eval_n", "sample_every", "checkpoint_every", "log_every"}
 
 
+@functools.cache
+def todays_defaults(model: str, data: str) -> dict:
+    """The configuration ``genmetrics train MODEL --data DATA`` resolves to today (read only: it is shared)."""
+    with tempfile.TemporaryDirectory() as tmp:  # prepare() writes nothing; the folder only has to be new
+        return prepare(model, data, Path(tmp) / "run")[0].to_dict()
+
+
 def departures(config: dict) -> dict:
     """The settings of a run's ``config.json`` that differ from today's defaults for its model and data: a
     ``--set`` equal to a default is not one, and a row trained before a default changed reads as that
     default's override (``--restate``)."""
-    with tempfile.TemporaryDirectory() as tmp:  # prepare() writes nothing; the folder only has to be new
-        defaults = prepare(config["model"], config["data"], Path(tmp) / "run")[0].to_dict()
+    defaults = todays_defaults(config["model"], config["data"])
     return {key: value for key, value in config.items() if key not in BOOKKEEPING and defaults.get(key) != value}
 
 
